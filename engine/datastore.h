@@ -1,0 +1,131 @@
+// Datastore: the typed records of the control plane (instances, disks, the name index) over a Store.
+//
+// Every mutation comes in two forms:
+//   - Stage*(txn, ...) locks the records it reads, reads them through the txn, checks the rules of DESIGN
+//     section 2 and stages the new records into the txn. It writes nothing. Saga local actions use this form;
+//     the executor commits the txn together with the node's log record.
+//   - The plain form (AttachDisk, DetachDisk, ...) runs the staged form in a fresh txn and commits it: ONE
+//     synced WriteBatch covering every record the operation changes.
+// Both return the record as committed (or staged), built from what was written: there is no read after the
+// write, so a successful commit can never be followed by a failure of the same operation.
+//
+// Idempotent repeats: attaching a disk already attached to the same instance, detaching a detached disk,
+// deleting a destroyed record, and creating a record whose id already exists with the same name all return
+// the current record without writing.
+//
+// Thread safety: all methods may be called concurrently; callers racing on the same records are serialized by
+// the record locks (KeyLocks), which a txn holds from its first read until it is destroyed.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/key_locks.h"
+#include "engine/status.h"
+#include "engine/store.h"
+#include "engine/write_txn.h"
+#include "schema/records.h"
+
+namespace sagadb {
+
+struct InstanceSpec {
+  Uuid id;
+  std::string project;
+  std::string name;
+  uint32_t cpus = 1;
+  uint64_t memory_bytes = 1ull << 30;
+  std::optional<Uuid> saga_id;
+};
+
+struct DiskSpec {
+  Uuid id;
+  std::string project;
+  std::string name;
+  uint64_t size_bytes = 0;
+  std::optional<Uuid> saga_id;
+};
+
+// The records of one kind, and the errors met while reading the others (a corrupted record does not hide its
+// neighbours).
+template <typename T>
+struct Listing {
+  std::vector<T> records;
+  std::vector<Status> errors;
+};
+
+class Datastore {
+ public:
+  explicit Datastore(Store* store) : store_(store) {}
+
+  Store* store() const { return store_; }
+  KeyLocks* locks() { return &locks_; }
+  // A new, empty txn on this datastore's store and locks.
+  WriteTxn NewTxn() { return WriteTxn(store_, &locks_); }
+
+  // --- Reads (no locks). NotFound if absent, Corruption (naming the CF and key) if the bytes are damaged.
+  Result<Instance> GetInstance(const Uuid& id) const;
+  Result<Disk> GetDisk(const Uuid& id) const;
+  // The live record with that name in the project.
+  Result<Uuid> LookupInstance(std::string_view project, std::string_view name) const;
+  Result<Uuid> LookupDisk(std::string_view project, std::string_view name) const;
+  Listing<Instance> ListInstances() const;
+  Listing<Disk> ListDisks() const;
+
+  // --- Staged mutations.
+  // Creates the instance in state `creating`. Validates the names; Conflict if the name is taken.
+  Result<Instance> StageCreateInstance(WriteTxn& txn, const InstanceSpec& spec);
+  // Creates the disk in state `creating`. Validates the names and that size_bytes > 0.
+  Result<Disk> StageCreateDisk(WriteTxn& txn, const DiskSpec& spec);
+  // Moves the disk from one of `from` to `to` (no write if it is already in `to`).
+  Result<Disk> StageSetDiskState(WriteTxn& txn, const Uuid& disk, std::span<const DiskState> from, DiskState to);
+  // Moves the instance from one of `from` to `to` (no write if it is already in `to`).
+  Result<Instance> StageSetInstanceState(WriteTxn& txn, const Uuid& instance, std::span<const InstanceState> from,
+                                         InstanceState to);
+  Result<Disk> StageAttachDisk(WriteTxn& txn, const Uuid& disk, const Uuid& instance);
+  Result<Disk> StageDetachDisk(WriteTxn& txn, const Uuid& disk, const Uuid& instance);
+  // Sets the boot disk, which must be attached to the instance; nullopt clears it.
+  Result<Instance> StageSetBootDisk(WriteTxn& txn, const Uuid& instance, std::optional<Uuid> disk);
+  // Marks the disk destroyed and frees its name, if it is in one of `allowed` and not attached. Error text for a
+  // refused state: disk cannot be deleted in state "X". An already destroyed disk is Ok.
+  Result<Disk> StageDeleteDisk(WriteTxn& txn, const Uuid& disk, std::span<const DiskState> allowed);
+  // Marks the instance destroyed and frees its name, if it is in one of `allowed` and has no disk attached.
+  Result<Instance> StageDeleteInstance(WriteTxn& txn, const Uuid& instance, std::span<const InstanceState> allowed);
+
+  // --- One synced batch each.
+  Result<Instance> CreateInstance(const InstanceSpec& spec);
+  Result<Disk> CreateDisk(const DiskSpec& spec);
+  Result<Disk> AttachDisk(const Uuid& disk, const Uuid& instance);
+  Result<Disk> DetachDisk(const Uuid& disk, const Uuid& instance);
+  Result<Instance> SetInstanceState(const Uuid& instance, std::span<const InstanceState> from, InstanceState to);
+  Result<Disk> SetDiskState(const Uuid& disk, std::span<const DiskState> from, DiskState to);
+  Result<Instance> SetBootDisk(const Uuid& instance, std::optional<Uuid> disk);
+  // API delete: from detached or faulted.
+  Result<Disk> DeleteDisk(const Uuid& disk);
+  // From stopped, failed or creating.
+  Result<Instance> DeleteInstance(const Uuid& instance);
+
+  // States the API delete allows.
+  static constexpr DiskState kApiDeletableDisk[] = {DiskState::kDetached, DiskState::kFaulted};
+  // States a disk-create undo may delete from.
+  static constexpr DiskState kUndoDeletableDisk[] = {DiskState::kDetached, DiskState::kFaulted, DiskState::kCreating};
+  static constexpr InstanceState kDeletableInstance[] = {InstanceState::kStopped, InstanceState::kFailed,
+                                                        InstanceState::kCreating};
+
+ private:
+  // Runs `stage` in a fresh txn and commits it if it staged anything.
+  template <typename T, typename F>
+  Result<T> Apply(F&& stage);
+
+  Result<Instance> ReadInstance(WriteTxn& txn, const Uuid& id);
+  Result<Disk> ReadDisk(WriteTxn& txn, const Uuid& id);
+  void PutInstance(WriteTxn& txn, Instance& r);  // bumps generation and modified time
+  void PutDisk(WriteTxn& txn, Disk& r);
+  Result<Uuid> Lookup(std::string_view key) const;
+
+  Store* store_;
+  KeyLocks locks_;
+};
+
+}  // namespace sagadb
