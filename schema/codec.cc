@@ -208,7 +208,7 @@ bool Decode(std::string_view bytes, SagaRecord* out, std::string* why) {
 std::string Encode(const SagaEvent& r) {
   FlatBufferBuilder b(128);
   auto root = fb::CreateSagaEvent(b, r.node, static_cast<fb::EventType>(r.type), b.CreateString(r.output),
-                                  r.error_code, b.CreateString(r.error), r.time_ns, r.attempts);
+                                  r.error_code, b.CreateString(r.error), r.time_ns, r.attempts, r.start_ns);
   fb::FinishSagaEventBuffer(b, root);
   return Finish(b);
 }
@@ -224,6 +224,7 @@ bool Decode(std::string_view bytes, SagaEvent* out, std::string* why) {
   out->error = Str(r->error());
   out->time_ns = r->time_ns();
   out->attempts = r->attempts();
+  out->start_ns = r->start_ns();
   return true;
 }
 

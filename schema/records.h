@@ -111,6 +111,7 @@ struct SagaEvent {
   std::string error;
   int64_t time_ns = 0;
   uint32_t attempts = 0;
+  int64_t start_ns = 0;
   bool operator==(const SagaEvent&) const = default;
 };
 
