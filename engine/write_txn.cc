@@ -68,4 +68,42 @@ void WriteTxn::Delete(Cf cf, std::string_view key) {
 
 Status WriteTxn::Commit() { return store_->Write(batch()); }
 
+namespace {
+
+class Appender : public rocksdb::WriteBatch::Handler {
+ public:
+  Appender(const Store& store, rocksdb::WriteBatch* dst) : store_(store), dst_(dst) {}
+
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+    auto* h = Handle(cf);
+    return h == nullptr ? Unknown(cf) : dst_->Put(h, key, value);
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+    auto* h = Handle(cf);
+    return h == nullptr ? Unknown(cf) : dst_->Delete(h, key);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(uint32_t id) const {
+    for (int i = 0; i < kNumCfs; ++i) {
+      auto* h = store_.handle(static_cast<Cf>(i));
+      if (h->GetID() == id) return h;
+    }
+    return nullptr;
+  }
+  static rocksdb::Status Unknown(uint32_t cf) {
+    return rocksdb::Status::InvalidArgument("write to an unknown column family " + std::to_string(cf));
+  }
+
+  const Store& store_;
+  rocksdb::WriteBatch* dst_;
+};
+
+}  // namespace
+
+Status AppendBatch(const Store& store, rocksdb::WriteBatch& src, rocksdb::WriteBatch* dst) {
+  Appender appender(store, dst);
+  return FromRocks(src.Iterate(&appender), "combining batches");
+}
+
 }  // namespace sagadb

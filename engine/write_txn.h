@@ -66,4 +66,8 @@ class WriteTxn {
   std::vector<size_t> held_;  // ascending
 };
 
+// Appends every write of `src` (puts and deletes on this store's column families) to `dst`, so that several
+// txns can share one synced batch.
+Status AppendBatch(const Store& store, rocksdb::WriteBatch& src, rocksdb::WriteBatch* dst);
+
 }  // namespace sagadb

@@ -1,0 +1,54 @@
+#include "sagas/action.h"
+
+#include "sagas/saga_run.h"
+
+namespace sagadb {
+
+Status ActionRegistry::Register(ActionDef def) {
+  if (def.name.empty()) return Status::InvalidRequest("an action needs a name");
+  if (!def.action) return Status::InvalidRequest(fmt::format("action {} has no function", def.name));
+  auto [it, inserted] = actions_.emplace(def.name, std::move(def));
+  if (!inserted) return Status::InvalidRequest(fmt::format("action {} is already registered", it->first));
+  return Status::OK();
+}
+
+const ActionDef* ActionRegistry::Find(std::string_view name) const {
+  auto it = actions_.find(name);
+  return it == actions_.end() ? nullptr : &it->second;
+}
+
+ActionContext::ActionContext(const SagaRun* run, uint32_t node, WriteTxn* txn, Datastore* datastore,
+                             const std::any* app, uint32_t attempt)
+    : run_(run), node_(node), txn_(txn), datastore_(datastore), app_(app), attempt_(attempt) {}
+
+const Json& ActionContext::params() const { return run_->scope_params[run_->record.nodes[node_].scope]; }
+
+const Json& ActionContext::output() const { return run_->nodes[node_].output; }
+
+const Uuid& ActionContext::saga_id() const { return run_->record.id; }
+
+std::string ActionContext::node_name() const { return run_->qualified_names[node_]; }
+
+Result<Json> ActionContext::Lookup(std::string_view name) const {
+  const auto& nodes = run_->record.nodes;
+  const uint32_t scope = nodes[node_].scope;
+  // Walk the ancestors within this node's scope; the DAG is small, so a search per lookup is cheap.
+  std::vector<bool> seen(nodes.size(), false);
+  std::vector<uint32_t> stack(nodes[node_].deps.begin(), nodes[node_].deps.end());
+  while (!stack.empty()) {
+    uint32_t i = stack.back();
+    stack.pop_back();
+    if (i >= nodes.size() || seen[i]) continue;
+    seen[i] = true;
+    if (nodes[i].scope == scope && nodes[i].name == name && nodes[i].kind != NodeKind::kSubsagaStart) {
+      return run_->nodes[i].output;
+    }
+    // Do not climb out of a subsaga: its start node is where its scope begins.
+    if (nodes[i].kind == NodeKind::kSubsagaStart && nodes[i].scope == scope) continue;
+    stack.insert(stack.end(), nodes[i].deps.begin(), nodes[i].deps.end());
+  }
+  return Status::InvalidRequest(
+      fmt::format("node \"{}\" has no ancestor named \"{}\"", run_->qualified_names[node_], name));
+}
+
+}  // namespace sagadb

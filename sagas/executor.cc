@@ -1,0 +1,773 @@
+#include "sagas/executor.h"
+
+#include <thread>
+
+#include "engine/clock.h"
+#include "engine/keys.h"
+#include "schema/codec.h"
+#include "sagas/saga_run.h"
+
+namespace sagadb {
+namespace {
+
+bool IsAction(const DagNode& n) { return n.kind == NodeKind::kAction; }
+
+SagaEvent MakeEvent(uint32_t node, EventType type, uint32_t attempts, int64_t start_ns) {
+  SagaEvent e;
+  e.node = node;
+  e.type = type;
+  e.attempts = attempts;
+  e.start_ns = start_ns;
+  e.time_ns = NowNs();
+  return e;
+}
+
+SagaEvent ErrorEvent(uint32_t node, EventType type, const Status& error, uint32_t attempts, int64_t start_ns) {
+  SagaEvent e = MakeEvent(node, type, attempts, start_ns);
+  e.error_code = static_cast<uint8_t>(error.code());
+  e.error = error.message();
+  return e;
+}
+
+// Runs user code; an exception becomes an Internal error instead of escaping into the pool.
+template <typename F>
+auto Invoke(const F& fn, ActionContext& ctx) -> decltype(fn(ctx)) {
+  try {
+    return fn(ctx);
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("action threw: {}", e.what()));
+  } catch (...) {
+    return Status::Internal("action threw a non-standard exception");
+  }
+}
+
+Result<Json> ParseJson(const std::string& text, std::string_view what) {
+  if (text.empty()) return Json();
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::Corruption(fmt::format("{} is not valid JSON", what));
+  return j;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------- handle
+
+const Uuid& SagaHandle::id() const { return run_->record.id; }
+
+bool SagaHandle::Done() const {
+  std::lock_guard lock(run_->mu);
+  return run_->complete;
+}
+
+Result<SagaResult> SagaHandle::Wait() const {
+  std::unique_lock lock(run_->mu);
+  run_->done_cv.wait(lock, [&] { return run_->complete; });
+  if (run_->halted) {
+    return Status::FromCode(static_cast<uint8_t>(run_->halted->code()),
+                            fmt::format("saga {} halted: {} (it stays {} in the database; recovery resumes it at "
+                                        "the next open)",
+                                        run_->record.id.ToString(), run_->halted->message(),
+                                        ToString(run_->record.state)));
+  }
+  return *run_->result;
+}
+
+// ---------------------------------------------------------------------------------------------- lifecycle
+
+SagaExecutor::SagaExecutor(Datastore* datastore, const ActionRegistry* registry, ExecutorOptions options,
+                           std::any app)
+    : datastore_(datastore),
+      store_(datastore->store()),
+      registry_(registry),
+      options_(options),
+      app_(std::move(app)),
+      pool_(options.threads) {}
+
+SagaExecutor::~SagaExecutor() { Shutdown(); }
+
+void SagaExecutor::Shutdown() {
+  std::unique_lock lock(mu_);
+  shutting_down_ = true;
+  stop_.store(true);
+  admission_cv_.notify_all();
+  // Each run notices stop_ when its current tasks end, and completes (halted) with none left.
+  std::vector<std::shared_ptr<SagaRun>> runs;
+  for (auto& [id, run] : runs_) runs.push_back(run);
+  lock.unlock();
+  for (auto& run : runs) {
+    std::lock_guard run_lock(run->mu);
+    if (run->tasks == 0 && !run->complete) Advance(run);
+  }
+  lock.lock();
+  idle_cv_.wait(lock, [&] { return runs_.empty(); });
+}
+
+void SagaExecutor::WaitIdle() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return runs_.empty(); });
+}
+
+size_t SagaExecutor::in_flight() const {
+  std::lock_guard lock(mu_);
+  return in_flight_;
+}
+
+ExecutorStats SagaExecutor::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void SagaExecutor::SetFaultPlan(std::shared_ptr<FaultPlan> plan) {
+  std::lock_guard lock(mu_);
+  faults_ = std::move(plan);
+}
+
+std::shared_ptr<FaultPlan> SagaExecutor::faults() const {
+  std::lock_guard lock(mu_);
+  return faults_;
+}
+
+Status SagaExecutor::Admit(const StartOptions& options) {
+  std::unique_lock lock(mu_);
+  auto room = [&] { return shutting_down_ || in_flight_ < options_.max_in_flight; };
+  if (!room() && options.admission_wait) {
+    admission_cv_.wait_for(lock, *options.admission_wait, room);
+  }
+  if (shutting_down_) return Status::InvalidRequest("the executor is shutting down");
+  if (in_flight_ >= options_.max_in_flight) {
+    stats_.rejected++;
+    return Status::Overloaded(fmt::format("{} sagas are in flight, the limit; try again later", in_flight_));
+  }
+  in_flight_++;
+  return Status::OK();
+}
+
+void SagaExecutor::Release() {
+  std::lock_guard lock(mu_);
+  in_flight_--;
+  admission_cv_.notify_one();
+  if (runs_.empty() && in_flight_ == 0) idle_cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------------- start / resume
+
+Result<std::shared_ptr<SagaRun>> SagaExecutor::NewRun(SagaRecord record, Json params) {
+  const size_t n = record.nodes.size();
+  auto run = std::make_shared<SagaRun>(std::move(record), std::move(params));
+  const SagaRecord& rec = run->record;
+  if (rec.scopes.empty()) return Status::Corruption("saga record has no scopes");
+  run->actions.resize(n, nullptr);
+  run->children.resize(n);
+  run->nodes.resize(n);
+  run->scope_params.resize(rec.scopes.size());
+  run->scope_params[0] = run->params;
+  for (uint32_t i = 0; i < n; ++i) {
+    const DagNode& node = rec.nodes[i];
+    run->qualified_names.push_back(QualifiedName(rec.nodes, rec.scopes, i));
+    if (node.scope >= rec.scopes.size()) return Status::Corruption(fmt::format("node {} names no scope", i));
+    for (uint32_t d : node.deps) {
+      // Dependencies always point backwards: the DAG is stored in a topological order.
+      if (d >= i) return Status::Corruption(fmt::format("node {} depends on node {}, not an earlier one", i, d));
+      run->children[d].push_back(i);
+    }
+    if (IsAction(node)) {
+      run->actions[i] = registry_->Find(node.action);
+      if (run->actions[i] == nullptr) {
+        return Status::InvalidRequest(fmt::format("saga {} node {} names unknown action \"{}\"", rec.kind,
+                                                  run->qualified_names[i], node.action));
+      }
+    } else if (node.kind != NodeKind::kConstant && (node.link < 0 || static_cast<uint32_t>(node.link) >= i)) {
+      return Status::Corruption(fmt::format("subsaga node {} links to node {}", i, node.link));
+    }
+  }
+  return run;
+}
+
+Result<SagaHandle> SagaExecutor::Start(const SagaDag& dag, Json params, const StartOptions& options) {
+  SagaRecord record;
+  record.id = options.id ? *options.id : Uuid::Generate();
+  record.kind = dag.kind;
+  record.nodes = dag.nodes;
+  record.scopes = dag.scopes;
+  record.params = params.dump();
+  record.state = SagaState::kRunning;
+  record.created_ns = record.modified_ns = NowNs();
+  record.generation = 1;
+  // Everything that can be refused is checked before admission and before the first write.
+  SAGADB_ASSIGN_OR_RETURN(auto run, NewRun(record, std::move(params)));
+  SAGADB_RETURN_IF_ERROR(Admit(options));
+  Status st = CommitLog(*run, {}, record);
+  if (!st.ok()) {
+    Release();
+    return st;
+  }
+  {
+    std::lock_guard lock(mu_);
+    runs_[record.id] = run;
+    stats_.started++;
+  }
+  std::lock_guard lock(run->mu);
+  Advance(run);
+  return SagaHandle(run);
+}
+
+Result<SagaResult> SagaExecutor::Run(const SagaDag& dag, Json params, const StartOptions& options) {
+  SAGADB_ASSIGN_OR_RETURN(SagaHandle handle, Start(dag, std::move(params), options));
+  return handle.Wait();
+}
+
+Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& history) {
+  SAGADB_ASSIGN_OR_RETURN(Json params, ParseJson(record.params, "saga params"));
+  if (history.nodes.size() != record.nodes.size()) return Status::Internal("history does not match the saga");
+  SAGADB_ASSIGN_OR_RETURN(auto run, NewRun(std::move(record), std::move(params)));
+  SagaRecord& rec = run->record;
+  for (uint32_t i = 0; i < rec.nodes.size(); ++i) {
+    const NodeHistory& h = history.nodes[i];
+    NodeRt& n = run->nodes[i];
+    n.attempts = h.attempts;
+    n.undo_attempts = h.undo_attempts;
+    if (!IsAction(rec.nodes[i])) continue;  // no log of their own: resolved below
+    switch (h.status) {
+      case LoggedStatus::kPending: break;
+      case LoggedStatus::kStarted: n.started_logged = true; break;
+      case LoggedStatus::kFailed: n.status = NodeStatus::kFailed; break;
+      case LoggedStatus::kSucceeded:
+      case LoggedStatus::kUndoStarted:
+      case LoggedStatus::kUndone:
+      case LoggedStatus::kUndoFailed: {
+        SAGADB_ASSIGN_OR_RETURN(n.output, ParseJson(h.output, fmt::format("output of node {}", i)));
+        n.status = h.status == LoggedStatus::kUndone       ? NodeStatus::kUndone
+                   : h.status == LoggedStatus::kUndoFailed ? NodeStatus::kUndoFailed
+                                                           : NodeStatus::kSucceeded;
+        n.started_logged = true;
+        n.undo_started_logged = h.status == LoggedStatus::kUndoStarted;
+        break;
+      }
+    }
+  }
+  // Resolve constant and subsaga nodes whose dependencies have (at some point) succeeded. Indexes are a
+  // topological order, so one pass suffices.
+  for (uint32_t i = 0; i < rec.nodes.size(); ++i) {
+    if (IsAction(rec.nodes[i])) continue;
+    bool ready = true;
+    for (uint32_t d : rec.nodes[i].deps) {
+      NodeStatus s = run->nodes[d].status;
+      ready = ready && (s == NodeStatus::kSucceeded || s == NodeStatus::kUndone || s == NodeStatus::kUndoFailed);
+    }
+    if (ready) ResolvePseudo(*run, i);
+  }
+  run->next_seq = history.next_seq;
+  if (history.undo_failed >= 0) {
+    return Status::Corruption("a saga with a failed undo is stuck, not resumable");
+  }
+  if (history.first_failed >= 0) {
+    run->mode = SagaState::kUnwinding;
+    run->failing = true;
+    rec.state = SagaState::kUnwinding;
+    if (rec.error_node < 0) {
+      const NodeHistory& f = history.nodes[history.first_failed];
+      rec.error_node = history.first_failed;
+      rec.error_code = f.error_code;
+      rec.error = f.error;
+    }
+  } else {
+    run->mode = SagaState::kRunning;
+    rec.state = SagaState::kRunning;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (shutting_down_) return Status::InvalidRequest("the executor is shutting down");
+    in_flight_++;
+    runs_[rec.id] = run;
+    stats_.resumed++;
+  }
+  std::lock_guard lock(run->mu);
+  Advance(run);
+  return SagaHandle(run);
+}
+
+// ---------------------------------------------------------------------------------------------- scheduling
+
+void SagaExecutor::ResolvePseudo(SagaRun& run, uint32_t i) {
+  const DagNode& node = run.record.nodes[i];
+  NodeRt& n = run.nodes[i];
+  switch (node.kind) {
+    case NodeKind::kConstant: {
+      auto value = ParseJson(node.constant, "constant");
+      n.output = value.ok() ? *value : Json();
+      break;
+    }
+    case NodeKind::kSubsagaStart:
+      n.output = run.nodes[node.link].output;
+      run.scope_params[node.scope] = n.output;
+      break;
+    case NodeKind::kSubsagaEnd:
+      n.output = run.nodes[node.link].output;
+      break;
+    case NodeKind::kAction:
+      return;
+  }
+  n.status = NodeStatus::kSucceeded;
+}
+
+void SagaExecutor::Submit(const std::shared_ptr<SagaRun>& run, std::function<void()> task) {
+  run->tasks++;
+  pool_.Submit(std::move(task));
+}
+
+void SagaExecutor::Advance(const std::shared_ptr<SagaRun>& run) {
+  SagaRun& r = *run;
+  if (r.complete) return;
+  if (stop_.load() || r.halted) {
+    if (r.tasks == 0) Complete(run, std::nullopt);
+    return;
+  }
+  const size_t n = r.nodes.size();
+  auto deps_succeeded = [&](uint32_t i) {
+    for (uint32_t d : r.record.nodes[i].deps) {
+      if (r.nodes[d].status != NodeStatus::kSucceeded) return false;
+    }
+    return true;
+  };
+  // A child blocks its parent's undo until it has nothing left to undo.
+  auto children_clear = [&](uint32_t i) {
+    for (uint32_t c : r.children[i]) {
+      NodeStatus s = r.nodes[c].status;
+      bool clear = s == NodeStatus::kFailed || s == NodeStatus::kUndone ||
+                   (s == NodeStatus::kPending && !r.nodes[c].started_logged);
+      if (!clear) return false;
+    }
+    return true;
+  };
+
+  if (r.mode == SagaState::kRunning) {
+    if (!r.failing) {
+      for (bool progress = true; progress;) {
+        progress = false;
+        for (uint32_t i = 0; i < n; ++i) {
+          if (r.nodes[i].status != NodeStatus::kPending || !deps_succeeded(i)) continue;
+          if (!IsAction(r.record.nodes[i])) {
+            ResolvePseudo(r, i);
+            progress = true;
+          } else {
+            r.nodes[i].status = NodeStatus::kRunning;
+            Submit(run, [this, run, i] { RunForward(run, i); });
+          }
+        }
+      }
+      bool all = true;
+      for (const auto& node : r.nodes) all = all && node.status == NodeStatus::kSucceeded;
+      if (all && !r.finishing) {
+        r.finishing = true;
+        Submit(run, [this, run] { RunFinish(run, SagaState::kSucceeded); });
+      }
+    }
+  } else if (r.mode == SagaState::kUnwinding) {
+    if (!r.stopping) {
+      for (bool progress = true; progress;) {
+        progress = false;
+        for (uint32_t i = 0; i < n; ++i) {
+          NodeRt& node = r.nodes[i];
+          if (node.status == NodeStatus::kPending && node.started_logged) {
+            // An external node that started before a crash: finish it, then undo it.
+            node.status = NodeStatus::kRunning;
+            Submit(run, [this, run, i] { RunForward(run, i); });
+            continue;
+          }
+          if (node.status != NodeStatus::kSucceeded || !children_clear(i)) continue;
+          if (!IsAction(r.record.nodes[i])) {
+            node.status = NodeStatus::kUndone;
+            progress = true;
+          } else {
+            node.status = NodeStatus::kUndoing;
+            Submit(run, [this, run, i] { RunUndo(run, i); });
+          }
+        }
+      }
+    }
+    if (r.tasks == 0 && !r.finishing) {
+      bool busy = false;
+      for (const auto& node : r.nodes) {
+        busy = busy || node.status == NodeStatus::kSucceeded || node.status == NodeStatus::kRunning ||
+               node.status == NodeStatus::kUndoing;
+      }
+      if (!busy && !r.stopping) {
+        r.finishing = true;
+        Submit(run, [this, run] { RunFinish(run, SagaState::kFailed); });
+      }
+    }
+  }
+  if (r.mode == SagaState::kStuck && r.tasks == 0) {
+    SagaResult result;
+    result.id = r.record.id;
+    result.state = SagaState::kStuck;
+    result.error_node = r.record.error_node >= 0 ? r.qualified_names[r.record.error_node] : "";
+    result.error = Status::FromCode(r.record.error_code, r.record.error);
+    Complete(run, result);
+    return;
+  }
+  if (r.tasks == 0 && !r.complete) {
+    r.halted = Status::Internal("the saga cannot make progress (no node can run or be undone)");
+    Complete(run, std::nullopt);
+  }
+}
+
+void SagaExecutor::TaskDone(const std::shared_ptr<SagaRun>& run) {
+  run->tasks--;
+  Advance(run);
+}
+
+void SagaExecutor::Complete(const std::shared_ptr<SagaRun>& run, std::optional<SagaResult> result) {
+  if (!result && !run->halted) run->halted = Status::InvalidRequest("the executor shut down");
+  run->complete = true;
+  run->result = std::move(result);
+  run->done_cv.notify_all();
+  std::lock_guard lock(mu_);
+  runs_.erase(run->record.id);
+  in_flight_--;
+  if (run->halted) {
+    stats_.halted++;
+  } else if (run->result->state == SagaState::kSucceeded) {
+    stats_.succeeded++;
+  } else if (run->result->state == SagaState::kFailed) {
+    stats_.failed++;
+  } else {
+    stats_.stuck++;
+  }
+  admission_cv_.notify_one();
+  if (runs_.empty()) idle_cv_.notify_all();
+}
+
+void SagaExecutor::Halt(const std::shared_ptr<SagaRun>& run, const Status& error) {
+  std::lock_guard lock(run->mu);
+  if (!run->halted) run->halted = error;
+  TaskDone(run);
+}
+
+// ---------------------------------------------------------------------------------------------- tasks
+
+void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
+  const ActionDef& def = *run->actions[i];
+  const std::string& name = run->qualified_names[i];
+  const auto plan = faults();
+  const std::any* app = &app_;
+
+  if (def.kind == ActionKind::kExternal) {
+    bool logged;
+    {
+      std::lock_guard lock(run->mu);
+      logged = run->nodes[i].started_logged;
+    }
+    if (!logged) {
+      Status st = CommitLog(*run, {MakeEvent(i, EventType::kStarted, 0, NowNs())});
+      if (!st.ok()) return Halt(run, st);
+      std::lock_guard lock(run->mu);
+      run->nodes[i].started_logged = true;
+    }
+  }
+
+  for (uint32_t attempt = 1;; ++attempt) {
+    const int64_t start_ns = NowNs();
+    Result<Json> out = Status::Internal("not run");
+    Status commit = Status::OK();
+    if (def.kind == ActionKind::kLocal) {
+      WriteTxn txn = datastore_->NewTxn();
+      ActionContext ctx(run.get(), i, &txn, datastore_, app, attempt);
+      auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
+      out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
+      if (out.ok() && plan) {
+        if (auto after = plan->TakeAfterStageFault(name)) out = *after;  // the staged writes die with txn
+      }
+      if (out.ok()) {
+        CommitRequest req;
+        req.txn = &txn;
+        SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
+        e.output = out->dump();
+        req.events.push_back(std::move(e));
+        commit = Commit(*run, &req);
+        if (!commit.ok() && !commit.IsRetryable()) return Halt(run, commit);
+      }
+    } else {
+      ActionContext ctx(run.get(), i, nullptr, datastore_, app, attempt);
+      auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
+      out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
+      if (out.ok() && plan && plan->ActionTwice(name)) out = Invoke(def.action, ctx);
+      if (out.ok()) {
+        SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
+        e.output = out->dump();
+        commit = CommitLog(*run, {std::move(e)});
+        if (!commit.ok()) return Halt(run, commit);
+      }
+    }
+
+    if (out.ok() && commit.ok()) {
+      if (def.kind == ActionKind::kLocal && plan && plan->ActionTwice(name)) {
+        // Idempotency check: the action runs again over its own committed effects.
+        WriteTxn again = datastore_->NewTxn();
+        ActionContext ctx(run.get(), i, &again, datastore_, app, attempt + 1);
+        auto second = Invoke(def.action, ctx);
+        Status st = second.ok() ? (again.empty() ? Status::OK() : again.Commit()) : second.status();
+        if (!st.ok()) {
+          return Halt(run, Status::Internal(fmt::format("action of {} is not idempotent: its second run failed: {}",
+                                                        name, st.ToString())));
+        }
+      }
+      std::lock_guard lock(run->mu);
+      run->nodes[i].output = std::move(*out);
+      run->nodes[i].attempts = attempt;
+      run->nodes[i].status = NodeStatus::kSucceeded;
+      TaskDone(run);
+      return;
+    }
+
+    // The action failed, or its commit did: either way nothing of it was written.
+    Status error = out.ok() ? commit : out.status();
+    if (error.IsRetryable() && attempt < options_.forward_retry.max_attempts && !stop_.load()) {
+      {
+        std::lock_guard lock(mu_);
+        stats_.action_retries++;
+      }
+      std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
+      continue;
+    }
+    if (stop_.load()) {
+      std::lock_guard lock(run->mu);
+      run->nodes[i].status = NodeStatus::kPending;
+      TaskDone(run);
+      return;
+    }
+    RecordFailure(run, i, error, attempt);
+    return;
+  }
+}
+
+void SagaExecutor::RecordFailure(const std::shared_ptr<SagaRun>& run, uint32_t i, const Status& error,
+                                 uint32_t attempts) {
+  std::optional<SagaRecord> record;
+  {
+    std::lock_guard lock(run->mu);
+    run->failing = true;
+    if (run->record.error_node < 0) {
+      run->record.state = SagaState::kUnwinding;
+      run->record.error_node = static_cast<int32_t>(i);
+      run->record.error_code = static_cast<uint8_t>(error.code());
+      run->record.error = error.message();
+      run->record.modified_ns = NowNs();
+      run->record.generation++;
+      record = run->record;
+    }
+  }
+  Status st = CommitLog(*run, {ErrorEvent(i, EventType::kFailed, error, attempts, 0)}, std::move(record));
+  if (!st.ok()) return Halt(run, st);
+  std::lock_guard lock(run->mu);
+  run->nodes[i].status = NodeStatus::kFailed;
+  run->nodes[i].attempts = attempts;
+  if (run->mode == SagaState::kRunning) run->mode = SagaState::kUnwinding;
+  TaskDone(run);
+}
+
+void SagaExecutor::RunUndo(std::shared_ptr<SagaRun> run, uint32_t i) {
+  const ActionDef& def = *run->actions[i];
+  const std::string& name = run->qualified_names[i];
+  const auto plan = faults();
+  const std::any* app = &app_;
+
+  if (def.kind == ActionKind::kExternal) {
+    bool logged;
+    {
+      std::lock_guard lock(run->mu);
+      logged = run->nodes[i].undo_started_logged;
+    }
+    if (!logged) {
+      Status st = CommitLog(*run, {MakeEvent(i, EventType::kUndoStarted, 0, NowNs())});
+      if (!st.ok()) return Halt(run, st);
+      std::lock_guard lock(run->mu);
+      run->nodes[i].undo_started_logged = true;
+    }
+  }
+
+  auto run_undo = [&](ActionContext& ctx) -> Status {
+    return def.undo ? Invoke(def.undo, ctx) : Status::OK();
+  };
+
+  for (uint32_t attempt = 1;; ++attempt) {
+    const int64_t start_ns = NowNs();
+    Status st;
+    auto injected = plan ? plan->TakeUndoFault(name) : std::nullopt;
+    if (def.kind == ActionKind::kLocal) {
+      {
+        WriteTxn txn = datastore_->NewTxn();  // its locks are released before any second run below
+        ActionContext ctx(run.get(), i, &txn, datastore_, app, attempt);
+        st = injected ? *injected : run_undo(ctx);
+        if (st.ok()) {
+          CommitRequest req;
+          req.txn = &txn;
+          req.events.push_back(MakeEvent(i, EventType::kUndoFinished, attempt, start_ns));
+          st = Commit(*run, &req);
+          if (!st.ok() && !st.IsRetryable()) return Halt(run, st);
+        }
+      }
+      if (st.ok() && plan && plan->UndoTwice(name)) {
+        WriteTxn again = datastore_->NewTxn();
+        ActionContext ctx2(run.get(), i, &again, datastore_, app, attempt + 1);
+        Status second = run_undo(ctx2);
+        if (second.ok() && !again.empty()) second = again.Commit();
+        if (!second.ok()) {
+          return Halt(run, Status::Internal(fmt::format("undo of {} is not idempotent: its second run failed: {}",
+                                                        name, second.ToString())));
+        }
+      }
+    } else {
+      ActionContext ctx(run.get(), i, nullptr, datastore_, app, attempt);
+      st = injected ? *injected : run_undo(ctx);
+      if (st.ok() && plan && plan->UndoTwice(name)) st = run_undo(ctx);
+      if (st.ok()) {
+        Status logged = CommitLog(*run, {MakeEvent(i, EventType::kUndoFinished, attempt, start_ns)});
+        if (!logged.ok()) return Halt(run, logged);
+      }
+    }
+
+    if (st.ok()) {
+      std::lock_guard lock(run->mu);
+      run->nodes[i].undo_attempts = attempt;
+      run->nodes[i].status = NodeStatus::kUndone;
+      TaskDone(run);
+      return;
+    }
+    if (st.IsRetryable() && attempt < options_.undo_retry.max_attempts && !stop_.load()) {
+      {
+        std::lock_guard lock(mu_);
+        stats_.undo_retries++;
+      }
+      std::this_thread::sleep_for(options_.undo_retry.Backoff(attempt + 1));
+      continue;
+    }
+    if (stop_.load()) {
+      std::lock_guard lock(run->mu);
+      run->nodes[i].status = NodeStatus::kSucceeded;
+      TaskDone(run);
+      return;
+    }
+    if (st.IsRetryable()) {
+      st = Status::FromCode(static_cast<uint8_t>(st.code()),
+                            fmt::format("{} (gave up after {} attempts)", st.message(), attempt));
+    }
+    RecordUndoFailure(run, i, st, attempt);
+    return;
+  }
+}
+
+void SagaExecutor::RecordUndoFailure(const std::shared_ptr<SagaRun>& run, uint32_t i, const Status& error,
+                                     uint32_t attempts) {
+  std::optional<SagaRecord> record;
+  {
+    std::lock_guard lock(run->mu);
+    run->stopping = true;
+    if (run->record.state != SagaState::kStuck) {
+      run->record.state = SagaState::kStuck;
+      run->record.error_node = static_cast<int32_t>(i);
+      run->record.error_code = static_cast<uint8_t>(error.code());
+      run->record.error = fmt::format("undo of {} failed: {}", run->qualified_names[i], error.message());
+      run->record.modified_ns = run->record.finished_ns = NowNs();
+      run->record.generation++;
+      record = run->record;
+    }
+  }
+  Status st = CommitLog(*run, {ErrorEvent(i, EventType::kUndoFailed, error, attempts, 0)}, std::move(record));
+  if (!st.ok()) return Halt(run, st);
+  std::lock_guard lock(run->mu);
+  run->nodes[i].status = NodeStatus::kUndoFailed;
+  run->nodes[i].undo_attempts = attempts;
+  run->mode = SagaState::kStuck;
+  TaskDone(run);
+}
+
+void SagaExecutor::RunFinish(std::shared_ptr<SagaRun> run, SagaState state) {
+  SagaRecord record;
+  Json output;
+  {
+    std::lock_guard lock(run->mu);
+    if (state == SagaState::kSucceeded) {
+      // The saga's output: its single last node's, if it has one.
+      int32_t last = -1;
+      int sinks = 0;
+      for (uint32_t i = 0; i < run->nodes.size(); ++i) {
+        if (run->record.nodes[i].scope == 0 && run->children[i].empty()) {
+          last = static_cast<int32_t>(i);
+          sinks++;
+        }
+      }
+      if (sinks == 1) output = run->nodes[last].output;
+      run->record.output = output.dump();
+    }
+    run->record.state = state;
+    run->record.modified_ns = run->record.finished_ns = NowNs();
+    run->record.generation++;
+    record = run->record;
+  }
+  Status st = CommitLog(*run, {}, std::move(record));
+  if (!st.ok()) return Halt(run, st);
+  std::lock_guard lock(run->mu);
+  run->mode = state;
+  run->tasks--;
+  SagaResult result;
+  result.id = run->record.id;
+  result.state = state;
+  result.output = std::move(output);
+  if (state == SagaState::kFailed && run->record.error_node >= 0) {
+    result.error_node = run->qualified_names[run->record.error_node];
+    result.error = Status::FromCode(run->record.error_code, run->record.error);
+  }
+  Complete(run, std::move(result));
+}
+
+// ---------------------------------------------------------------------------------------------- commits
+
+Status SagaExecutor::Commit(SagaRun& run, CommitRequest* request) {
+  std::unique_lock lock(run.commit_mu);
+  run.queue.push_back(request);
+  run.commit_cv.wait(lock, [&] { return request->done || run.queue.front() == request; });
+  if (request->done) return request->result;
+
+  // This request leads: everything queued behind it goes into the same synced batch.
+  const size_t group = run.queue.size();
+  const uint64_t first_seq = run.next_seq;
+  rocksdb::WriteBatch batch;
+  Status st;
+  for (size_t k = 0; k < group && st.ok(); ++k) {
+    CommitRequest* r = run.queue[k];
+    if (r->txn != nullptr) st = AppendBatch(*store_, *r->txn->batch(), &batch);
+    for (const SagaEvent& e : r->events) {
+      batch.Put(store_->handle(Cf::kSagaEvents), SagaEventKey(run.record.id, run.next_seq++), Encode(e));
+    }
+    if (r->record) batch.Put(store_->handle(Cf::kSagas), run.record.id.AsBytes(), Encode(*r->record));
+  }
+  lock.unlock();
+  if (st.ok()) st = store_->Write(&batch);
+  lock.lock();
+  if (!st.ok()) run.next_seq = first_seq;
+  for (size_t k = 0; k < group; ++k) {
+    run.queue.front()->result = st;
+    run.queue.front()->done = true;
+    run.queue.pop_front();
+  }
+  run.commit_cv.notify_all();
+  return st;
+}
+
+Status SagaExecutor::CommitLog(SagaRun& run, std::vector<SagaEvent> events, std::optional<SagaRecord> record) {
+  for (uint32_t attempt = 1;; ++attempt) {
+    CommitRequest req;
+    req.events = events;
+    req.record = record;
+    Status st = Commit(run, &req);
+    if (st.ok() || !st.IsRetryable() || attempt >= options_.log_retry.max_attempts) return st;
+    {
+      std::lock_guard lock(mu_);
+      stats_.log_retries++;
+    }
+    std::this_thread::sleep_for(options_.log_retry.Backoff(attempt + 1));
+  }
+}
+
+}  // namespace sagadb

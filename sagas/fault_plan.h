@@ -1,0 +1,58 @@
+// FaultPlan: test-only faults the executor injects at named nodes (qualified names, "disk_0.record").
+//
+//   auto plan = std::make_shared<FaultPlan>();
+//   plan->FailAction("attach_3", Status::InvalidRequest("injected"));        // instead of the action
+//   plan->FailAfterStage("instance", Status::Internal("injected"));          // the action staged; then fail
+//   plan->FailUndo("disk_0.volume", Status::Transient("injected"), 3);       // its undo fails 3 times
+//   plan->RunActionTwice("*");                                               // every action runs twice
+//   executor.SetFaultPlan(plan);
+//
+// Off by default: with no plan set the executor pays one pointer check per node. Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "engine/status.h"
+
+namespace sagadb {
+
+class FaultPlan {
+ public:
+  static constexpr int kAlways = -1;
+  // "*" as a node name matches every node.
+  static constexpr const char* kEveryNode = "*";
+
+  void FailAction(const std::string& node, Status error, int times = kAlways);
+  void FailAfterStage(const std::string& node, Status error, int times = kAlways);
+  void FailUndo(const std::string& node, Status error, int times = 1);
+  void RunActionTwice(const std::string& node);
+  void RunUndoTwice(const std::string& node);
+
+  // Executor side: each Take consumes one of the fault's remaining times.
+  std::optional<Status> TakeActionFault(const std::string& node);
+  std::optional<Status> TakeAfterStageFault(const std::string& node);
+  std::optional<Status> TakeUndoFault(const std::string& node);
+  bool ActionTwice(const std::string& node) const;
+  bool UndoTwice(const std::string& node) const;
+
+ private:
+  struct Fault {
+    Status error;
+    int remaining;
+  };
+  using FaultMap = std::map<std::string, Fault>;
+  std::optional<Status> Take(FaultMap& faults, const std::string& node);
+
+  mutable std::mutex mu_;
+  FaultMap action_;       // guarded by mu_
+  FaultMap after_stage_;  // guarded by mu_
+  FaultMap undo_;         // guarded by mu_
+  std::set<std::string> action_twice_;  // guarded by mu_
+  std::set<std::string> undo_twice_;    // guarded by mu_
+};
+
+}  // namespace sagadb

@@ -1,0 +1,63 @@
+// The saga log: reading a saga's node events back and replaying them into each node's durable state.
+//
+// Replay checks every event against the legal sequences of DESIGN section 3 and against the DAG, accepting
+// every state a crash can leave behind and rejecting the impossible ones:
+//   per node:  [started] -> succeeded | failed;   succeeded -> [undo_started] -> undo_finished | undo_failed
+//   forward events of a node only once every dependency has succeeded (constant and subsaga nodes succeed
+//   when their own dependencies have);
+//   undo events only after some node failed, and only once no child is succeeded, started or being undone
+//   (a child that never started, failed, or was undone is fine);
+//   no events for constant or subsaga nodes; node indexes within the DAG.
+// Recovery marks a saga whose log fails replay `stuck` with the reason; `check` reports it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+#include "engine/store.h"
+#include "schema/records.h"
+
+namespace sagadb {
+
+// A node's state as the log has it.
+enum class LoggedStatus : uint8_t { kPending, kStarted, kSucceeded, kFailed, kUndoStarted, kUndone, kUndoFailed };
+std::string_view ToString(LoggedStatus s);
+
+struct LoggedEvent {
+  uint64_t seq = 0;
+  SagaEvent event;
+};
+
+struct NodeHistory {
+  LoggedStatus status = LoggedStatus::kPending;
+  std::string output;        // JSON text, once succeeded
+  uint32_t attempts = 0;     // of the forward action
+  uint32_t undo_attempts = 0;
+  uint8_t error_code = 0;    // failed / undo_failed
+  std::string error;
+  int64_t start_ns = 0;      // first attempt of the action began
+  int64_t end_ns = 0;        // last event
+};
+
+struct SagaHistory {
+  std::vector<NodeHistory> nodes;  // one per DAG node
+  uint64_t next_seq = 1;           // the sequence number the next event gets
+  size_t events = 0;
+  int32_t first_failed = -1;       // the node whose failure began the unwind
+  int32_t undo_failed = -1;        // a node whose undo failed
+};
+
+// Events of one saga in sequence order. Corruption (naming the key) if an event's bytes fail verification.
+Result<std::vector<LoggedEvent>> ReadSagaEvents(const Store& store, const Uuid& saga);
+
+// Replays `events` over the record's DAG. Corruption describing the first impossible event otherwise.
+Result<SagaHistory> ReplaySagaLog(const SagaRecord& record, const std::vector<LoggedEvent>& events);
+
+// The state the log implies for a saga whose cached record says `cached`: Running if no node failed, Unwinding
+// once one has, Stuck once an undo failed; a final cached state stays as it is if the log agrees with it.
+// Corruption if the record and the log disagree.
+Result<SagaState> StateFromLog(const SagaRecord& record, const SagaHistory& history);
+
+}  // namespace sagadb

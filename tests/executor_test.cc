@@ -1,0 +1,354 @@
+#include "sagas/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "engine/fault_injector.h"
+#include "sagas/saga_log.h"
+#include "schema/codec.h"
+#include "tests/saga_test_util.h"
+#include "tests/test_util.h"
+
+namespace sagadb {
+namespace {
+
+using testing::FileCount;
+using testing::LiveDisksWithTag;
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.Sub("files"));
+    app_.files_dir = dir_.Sub("files");
+    testing::RegisterTestActions(&registry_);
+    Open();
+  }
+
+  void Open(ExecutorOptions options = FastOptions()) {
+    executor_.reset();
+    datastore_.reset();
+    store_.reset();
+    StoreOptions so;
+    so.path = dir_.Sub("db");
+    auto store = Store::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    datastore_ = std::make_unique<Datastore>(store_.get());
+    executor_ = std::make_unique<SagaExecutor>(datastore_.get(), &registry_, options, std::any(&app_));
+  }
+
+  static ExecutorOptions FastOptions() {
+    ExecutorOptions o;
+    o.threads = 8;
+    o.undo_retry.initial_backoff = std::chrono::microseconds(100);
+    o.forward_retry.initial_backoff = std::chrono::microseconds(100);
+    return o;
+  }
+
+  SagaRecord ReadRecord(const Uuid& id) {
+    auto bytes = store_->Get(Cf::kSagas, id.AsBytes());
+    EXPECT_TRUE(bytes.ok());
+    SagaRecord rec;
+    std::string why;
+    EXPECT_TRUE(Decode(*bytes, &rec, &why)) << why;
+    return rec;
+  }
+
+  // The log replays without error, its state agrees with the record, and the record has the given state.
+  void ExpectLegalLog(const Uuid& id, SagaState expected) {
+    SagaRecord rec = ReadRecord(id);
+    EXPECT_EQ(rec.state, expected);
+    auto events = ReadSagaEvents(*store_, id);
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    auto history = ReplaySagaLog(rec, *events);
+    ASSERT_TRUE(history.ok()) << history.status().ToString();
+    auto state = StateFromLog(rec, *history);
+    ASSERT_TRUE(state.ok()) << state.status().ToString();
+    EXPECT_EQ(*state, expected);
+  }
+
+  // A failed sample saga left nothing: no live disk, no file, and no undo_failed event.
+  void ExpectNothingLeft(const Uuid& id, const std::string& tag) {
+    EXPECT_EQ(LiveDisksWithTag(*datastore_, tag), 0);
+    EXPECT_EQ(FileCount(app_.files_dir), 0);
+    auto events = ReadSagaEvents(*store_, id);
+    ASSERT_TRUE(events.ok());
+    for (const auto& e : *events) EXPECT_NE(e.event.type, EventType::kUndoFailed);
+  }
+
+  testing::ScratchDir dir_;
+  testing::TestApp app_;
+  ActionRegistry registry_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Datastore> datastore_;
+  std::unique_ptr<SagaExecutor> executor_;
+};
+
+TEST_F(ExecutorTest, SampleSagaSucceedsWithItsLastNodesOutput) {
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "ok"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kSucceeded);
+  EXPECT_TRUE(r->output.contains("disk"));
+  EXPECT_TRUE(r->output.contains("b"));
+  EXPECT_EQ(LiveDisksWithTag(*datastore_, "ok"), 4);  // a, b, sub.x, d
+  EXPECT_EQ(FileCount(app_.files_dir), 2);            // c, sub.y
+  ExpectLegalLog(r->id, SagaState::kSucceeded);
+}
+
+TEST_F(ExecutorTest, InjectedFailureAtAnyNodeUnwindsEverything) {
+  for (const auto& node : testing::SampleActionNodes()) {
+    SCOPED_TRACE(node);
+    auto plan = std::make_shared<FaultPlan>();
+    plan->FailAction(node, Status::InvalidRequest("injected"));
+    executor_->SetFaultPlan(plan);
+    std::string tag = "f" + std::to_string(std::hash<std::string>{}(node) % 1000);
+    auto r = executor_->Run(testing::SampleDag(), Json{{"tag", tag}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->state, SagaState::kFailed);
+    EXPECT_EQ(r->error_node, node);
+    EXPECT_EQ(r->error.message(), "injected");
+    ExpectLegalLog(r->id, SagaState::kFailed);
+    ExpectNothingLeft(r->id, tag);
+  }
+}
+
+TEST_F(ExecutorTest, FailureAfterStagingCommitsNothingAndUnwinds) {
+  for (const auto& node : {"a", "b", "sub.x", "d"}) {  // the local nodes
+    SCOPED_TRACE(node);
+    auto plan = std::make_shared<FaultPlan>();
+    plan->FailAfterStage(node, Status::Internal("injected after staging"));
+    executor_->SetFaultPlan(plan);
+    std::string tag = std::string("s") + (node[0] == 's' ? "x" : node);
+    auto r = executor_->Run(testing::SampleDag(), Json{{"tag", tag}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->state, SagaState::kFailed);
+    EXPECT_EQ(r->error_node, node);
+    ExpectLegalLog(r->id, SagaState::kFailed);
+    ExpectNothingLeft(r->id, tag);
+  }
+}
+
+TEST_F(ExecutorTest, ActionsAndUndosRunTwiceReachTheSameEndState) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->RunActionTwice(FaultPlan::kEveryNode);
+  plan->RunUndoTwice(FaultPlan::kEveryNode);
+  executor_->SetFaultPlan(plan);
+  auto ok = executor_->Run(testing::SampleDag(), Json{{"tag", "twice"}});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->state, SagaState::kSucceeded);
+  EXPECT_EQ(LiveDisksWithTag(*datastore_, "twice"), 4);
+  EXPECT_EQ(FileCount(app_.files_dir), 2);
+
+  plan->FailAction("d", Status::InvalidRequest("injected"));
+  auto failed = executor_->Run(testing::SampleDag(), Json{{"tag", "twicefail"}});
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  EXPECT_EQ(failed->state, SagaState::kFailed);
+  EXPECT_EQ(LiveDisksWithTag(*datastore_, "twicefail"), 0);
+  EXPECT_EQ(FileCount(app_.files_dir), 2);  // only the succeeded saga's files
+  ExpectLegalLog(failed->id, SagaState::kFailed);
+}
+
+TEST_F(ExecutorTest, TransientUndoErrorsAreRetriedAndTheSagaUnwindsCleanly) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("d", Status::InvalidRequest("injected"));
+  plan->FailUndo("sub.x", Status::Transient("busy"), 3);
+  plan->FailUndo("c", Status::Transient("busy"), 3);
+  executor_->SetFaultPlan(plan);
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "tu"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kFailed);
+  EXPECT_GE(executor_->stats().undo_retries, 6u);
+  ExpectLegalLog(r->id, SagaState::kFailed);
+  ExpectNothingLeft(r->id, "tu");
+}
+
+TEST_F(ExecutorTest, TransientForwardErrorsAreRetriedBeforeUnwinding) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("b", Status::Transient("busy"), 2);
+  executor_->SetFaultPlan(plan);
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "tf"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kSucceeded);
+  EXPECT_EQ(executor_->stats().action_retries, 2u);
+}
+
+TEST_F(ExecutorTest, PermanentUndoErrorLeavesTheSagaStuckDurably) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("d", Status::InvalidRequest("injected"));
+  plan->FailUndo("a", Status::Conflict("volume is busy forever"), FaultPlan::kAlways);
+  executor_->SetFaultPlan(plan);
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "stuck"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kStuck);
+  EXPECT_EQ(r->error_node, "a");
+  EXPECT_NE(r->error.message().find("volume is busy forever"), std::string::npos);
+  const Uuid id = r->id;
+
+  Open();  // reopen: the stuck state and its reason are durable
+  SagaRecord rec = ReadRecord(id);
+  EXPECT_EQ(rec.state, SagaState::kStuck);
+  EXPECT_EQ(QualifiedName(rec.nodes, rec.scopes, rec.error_node), "a");
+  EXPECT_NE(rec.error.find("volume is busy forever"), std::string::npos);
+  ExpectLegalLog(id, SagaState::kStuck);
+  // Only `a` is left (its undo failed); everything below it was undone.
+  EXPECT_EQ(LiveDisksWithTag(*datastore_, "stuck"), 1);
+}
+
+TEST_F(ExecutorTest, ExhaustedTransientUndoRetriesMakeTheSagaStuck) {
+  ExecutorOptions o = FastOptions();
+  o.undo_retry.max_attempts = 3;
+  Open(o);
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("d", Status::InvalidRequest("injected"));
+  plan->FailUndo("b", Status::Transient("still busy"), FaultPlan::kAlways);
+  executor_->SetFaultPlan(plan);
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "ex"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->state, SagaState::kStuck);
+  EXPECT_EQ(r->error_node, "b");
+  EXPECT_NE(r->error.message().find("gave up after 3 attempts"), std::string::npos);
+}
+
+TEST_F(ExecutorTest, ChainOfNLocalNodesCostsAtMostNPlusTwoSyncedWrites) {
+  for (int n : {1, 5, 20}) {
+    const uint64_t before = store_->synced_writes();
+    auto r = executor_->Run(testing::ChainDag(n), Json{{"tag", "chain" + std::to_string(n)}});
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->state, SagaState::kSucceeded);
+    EXPECT_LE(store_->synced_writes() - before, static_cast<uint64_t>(n + 2)) << "n=" << n;
+  }
+}
+
+TEST_F(ExecutorTest, InFlightLimitHoldsUnder200ConcurrentSubmissionsAndRejectionsWriteNothing) {
+  ExecutorOptions o = FastOptions();
+  o.max_in_flight = 4;
+  Open(o);
+  const uint64_t writes_before = store_->synced_writes();
+  std::atomic<int> ok{0}, overloaded{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 200; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = executor_->Run(testing::CountingDag(), Json{{"tag", "adm" + std::to_string(t)}});
+      if (r.ok() && r->state == SagaState::kSucceeded) {
+        ok++;
+      } else if (!r.ok() && r.status().code() == Code::kOverloaded) {
+        overloaded++;
+      } else {
+        other++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok + overloaded, 200);
+  EXPECT_GT(overloaded.load(), 0);
+  EXPECT_LE(app_.max_active.load(), 4);
+  // Every admitted saga wrote its record, 3 nodes and its end (at most); rejected ones wrote nothing.
+  EXPECT_LE(store_->synced_writes() - writes_before, static_cast<uint64_t>(ok.load()) * 5);
+  auto it = store_->NewIterator(Cf::kSagas);
+  int records = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) records++;
+  EXPECT_EQ(records, ok.load());
+}
+
+TEST_F(ExecutorTest, AdmissionWaitsUpToTheCallersDeadline) {
+  ExecutorOptions o = FastOptions();
+  o.max_in_flight = 1;
+  Open(o);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      StartOptions so;
+      so.admission_wait = std::chrono::seconds(30);
+      auto r = executor_->Run(testing::CountingDag(), Json{{"tag", "w" + std::to_string(t)}}, so);
+      if (r.ok() && r->state == SagaState::kSucceeded) ok++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(app_.max_active.load(), 1);
+}
+
+TEST_F(ExecutorTest, UnknownActionIsRefusedBeforeAnythingIsWritten) {
+  DagBuilder b("bad");
+  b.Append(NodeSpec::Action("x", "no.such.action"));
+  const uint64_t before = store_->synced_writes();
+  auto r = executor_->Start(*b.Build(), Json::object());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidRequest);
+  EXPECT_NE(r.status().message().find("no.such.action"), std::string::npos);
+  EXPECT_EQ(store_->synced_writes(), before);
+}
+
+TEST_F(ExecutorTest, ALogWriteThatKeepsFailingHaltsTheSagaWithoutMarkingItDone) {
+  FaultInjector faults;
+  store_->SetHooks(&faults);
+  faults.FailWritesFrom(store_->write_attempts() + 2, Status::IOError("disk gone"));
+  auto h = executor_->Start(testing::SampleDag(), Json{{"tag", "halt"}});
+  ASSERT_TRUE(h.ok());
+  auto r = h->Wait();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("disk gone"), std::string::npos);
+  store_->SetHooks(nullptr);
+  // Still running in the database, for recovery.
+  EXPECT_EQ(ReadRecord(h->id()).state, SagaState::kRunning);
+}
+
+TEST_F(ExecutorTest, ContextRefusesNonAncestorsAndWrongTypes) {
+  ActionRegistry reg;
+  (void)reg.Register({"ctx.num", ActionKind::kLocal, [](ActionContext&) -> Result<Json> { return Json(5); }});
+  (void)reg.Register({"ctx.check", ActionKind::kLocal, [](ActionContext& ctx) -> Result<Json> {
+                        if (ctx.Lookup("sibling").ok()) return Status::Internal("a sibling is not an ancestor");
+                        if (ctx.Lookup<std::string>("num").ok()) return Status::Internal("5 is not a string");
+                        auto n = ctx.Lookup<int>("num");
+                        if (!n.ok() || *n != 5) return Status::Internal("ancestor output lost");
+                        if (ctx.Params<std::vector<int>>().ok()) return Status::Internal("params are an object");
+                        return Json("checked");
+                      }});
+  SagaExecutor ex(datastore_.get(), &reg, FastOptions());
+  DagBuilder b("ctx");
+  b.Append(NodeSpec::Action("num", "ctx.num"));
+  b.AppendParallel({NodeSpec::Action("check", "ctx.check"), NodeSpec::Action("sibling", "ctx.num")});
+  auto r = ex.Run(*b.Build(), Json{{"k", 1}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->state, SagaState::kSucceeded) << r->error.ToString();
+}
+
+TEST(DagBuilderTest, RejectsDuplicateNamesEmptyStagesAndNonAncestorParams) {
+  DagBuilder dup("d");
+  dup.Append(NodeSpec::Action("a", "x"));
+  dup.Append(NodeSpec::Action("a", "x"));
+  EXPECT_NE(dup.Build().status().message().find("duplicate"), std::string::npos);
+
+  DagBuilder empty("e");
+  empty.AppendParallel({});
+  EXPECT_NE(empty.Build().status().message().find("at least one node"), std::string::npos);
+
+  DagBuilder nothing("n");
+  EXPECT_FALSE(nothing.Build().ok());
+
+  DagBuilder sub("s");
+  sub.Append(NodeSpec::Action("x", "x"));
+  SagaDag sub_dag = *sub.Build();
+  DagBuilder sibling("p");
+  sibling.Append(NodeSpec::Action("first", "x"));
+  sibling.AppendParallel({NodeSpec::Action("p", "x"), NodeSpec::Subsaga("s", sub_dag, "p")});
+  EXPECT_NE(sibling.Build().status().message().find("not an ancestor"), std::string::npos);
+
+  DagBuilder ok("o");
+  ok.Append(NodeSpec::Action("p", "x"));
+  ok.Append(NodeSpec::Subsaga("s", sub_dag, "p"));
+  auto dag = ok.Build();
+  ASSERT_TRUE(dag.ok());
+  // p, s.@start, s.x, s
+  ASSERT_EQ(dag->nodes.size(), 4u);
+  EXPECT_EQ(dag->QualifiedName(2), "s.x");
+  EXPECT_EQ(dag->nodes[1].link, 0);
+  EXPECT_EQ(dag->nodes[3].link, 2);
+}
+
+}  // namespace
+}  // namespace sagadb
