@@ -1,0 +1,42 @@
+#include "recovery/database.h"
+
+#include <cstdio>
+
+namespace sagadb {
+
+Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options, const ActionRegistry* registry,
+                                                 std::any app) {
+  StoreOptions so;
+  so.path = options.path;
+  so.sync = options.sync;
+  so.env = options.env;
+  SAGADB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
+  if (options.hooks != nullptr) store->SetHooks(options.hooks);
+
+  std::unique_ptr<Database> db(new Database());
+  db->store_ = std::move(store);
+  db->datastore_ = std::make_unique<Datastore>(db->store_.get());
+  db->executor_ = std::make_unique<SagaExecutor>(db->datastore_.get(), registry, options.executor, std::move(app));
+
+  std::vector<SagaHandle> handles;
+  SAGADB_RETURN_IF_ERROR(RecoverSagas(*db->store_, *db->executor_, *registry, &db->report_, &handles));
+  if (options.wait_for_recovery) WaitForRecoveredSagas(handles, &db->report_);
+  if (!db->report_.empty() || !db->report_.unreadable.empty()) {
+    const std::string line = db->report_.Summary();
+    if (options.log) {
+      options.log(line);
+    } else {
+      std::fprintf(stderr, "sagadb: %s\n", line.c_str());
+    }
+  }
+  return db;
+}
+
+Database::~Database() {
+  if (executor_) executor_->Shutdown();
+  executor_.reset();
+  datastore_.reset();
+  store_.reset();
+}
+
+}  // namespace sagadb

@@ -1,0 +1,230 @@
+#include "recovery/recovery.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "engine/fault_injector.h"
+#include "engine/keys.h"
+#include "recovery/database.h"
+#include "sagas/saga_log.h"
+#include "schema/codec.h"
+#include "tests/saga_test_util.h"
+#include "tests/test_util.h"
+
+namespace sagadb {
+namespace {
+
+using testing::FileCount;
+using testing::LiveDisksWithTag;
+
+// In-process interruption: every write from number N on fails with a permanent error, which halts the running
+// sagas exactly where a crash before write N would have left the log. Then the database is reopened and
+// recovery must finish the saga.
+class RecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.Sub("files"));
+    app_.files_dir = dir_.Sub("files");
+    testing::RegisterTestActions(&registry_);
+  }
+
+  DatabaseOptions Options(StoreHooks* hooks = nullptr) {
+    DatabaseOptions o;
+    o.path = dir_.Sub("db");
+    o.hooks = hooks;
+    o.executor.threads = 4;
+    o.log = [](std::string_view) {};
+    return o;
+  }
+
+  std::unique_ptr<Database> OpenDb(StoreHooks* hooks = nullptr) {
+    auto db = Database::Open(Options(hooks), &registry_, std::any(&app_));
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(*db) : nullptr;
+  }
+
+  SagaRecord ReadRecord(Store& store, const Uuid& id) {
+    SagaRecord rec;
+    std::string why;
+    auto bytes = store.Get(Cf::kSagas, id.AsBytes());
+    EXPECT_TRUE(bytes.ok());
+    EXPECT_TRUE(Decode(*bytes, &rec, &why)) << why;
+    return rec;
+  }
+
+  // Runs the sample saga with writes failing from `n` on; returns the saga id and the number of writes a full
+  // run makes when n is 0.
+  // Opens the store without recovery (so earlier interrupted sagas stay interrupted), runs the sample saga with
+  // writes failing from number `n` of this session on (0: none), and returns its id (nil if even its record
+  // was lost). *writes gets the number of writes the session made.
+  Uuid Interrupt(uint64_t n, const std::string& tag, const std::shared_ptr<FaultPlan>& plan, uint64_t* writes) {
+    StoreOptions so;
+    so.path = dir_.Sub("db");
+    auto store = Store::Open(so);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    Datastore ds(store->get());
+    ExecutorOptions eo;
+    eo.threads = 4;
+    SagaExecutor executor(&ds, &registry_, eo, std::any(&app_));
+    executor.SetFaultPlan(plan);
+    FaultInjector faults;
+    const uint64_t base = (*store)->write_attempts();
+    if (n > 0) faults.FailWritesFrom(base + n, Status::IOError("simulated crash"));
+    (*store)->SetHooks(&faults);
+    auto h = executor.Start(testing::SampleDag(), Json{{"tag", tag}});
+    if (!h.ok()) return Uuid();
+    (void)h->Wait();
+    if (writes) *writes = (*store)->write_attempts() - base;
+    executor.Shutdown();
+    (*store)->SetHooks(nullptr);
+    return h->id();
+  }
+
+  testing::ScratchDir dir_;
+  testing::TestApp app_;
+  ActionRegistry registry_;
+};
+
+TEST_F(RecoveryTest, EveryInterruptionPointOfAForwardRunFinishesTheSaga) {
+  uint64_t total = 0;
+  Interrupt(0, "full", nullptr, &total);
+  ASSERT_GT(total, 5u);
+  for (uint64_t n = 1; n <= total; ++n) {
+    SCOPED_TRACE("interrupted before write " + std::to_string(n));
+    std::string tag = "fw" + std::to_string(n);
+    Uuid id = Interrupt(n, tag, nullptr, nullptr);
+    auto db = OpenDb();
+    if (id.IsNil()) continue;
+    SagaRecord rec = ReadRecord(db->store(), id);
+    EXPECT_EQ(rec.state, SagaState::kSucceeded);
+    EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 4);
+    EXPECT_TRUE(db->recovery().marked_stuck.empty());
+  }
+}
+
+TEST_F(RecoveryTest, EveryInterruptionPointOfAnUnwindFinishesTheUnwind) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("d", Status::InvalidRequest("injected"));
+  uint64_t total = 0;
+  Uuid first = Interrupt(0, "fullu", plan, &total);
+  {
+    auto db = OpenDb();
+    ASSERT_EQ(ReadRecord(db->store(), first).state, SagaState::kFailed);
+  }
+  for (uint64_t n = 1; n <= total; ++n) {
+    SCOPED_TRACE("interrupted before write " + std::to_string(n));
+    std::string tag = "uw" + std::to_string(n);
+    Uuid id = Interrupt(n, tag, plan, nullptr);
+    auto db = OpenDb();  // no fault plan now: a resumed forward run may succeed
+    if (id.IsNil()) continue;
+    SagaRecord rec = ReadRecord(db->store(), id);
+    ASSERT_TRUE(rec.state == SagaState::kFailed || rec.state == SagaState::kSucceeded) << ToString(rec.state);
+    if (rec.state == SagaState::kFailed) {
+      EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 0);
+    } else {
+      EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 4);
+    }
+    auto events = ReadSagaEvents(db->store(), id);
+    ASSERT_TRUE(events.ok());
+    auto history = ReplaySagaLog(rec, *events);
+    ASSERT_TRUE(history.ok()) << history.status().ToString();
+    EXPECT_TRUE(StateFromLog(rec, *history).ok());
+  }
+  auto db = OpenDb();
+  // Only the succeeded sagas' files remain (two per saga).
+  int succeeded = 0;
+  auto it = db->store().NewIterator(Cf::kSagas);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    SagaRecord rec;
+    std::string why;
+    ASSERT_TRUE(Decode(it->value().ToStringView(), &rec, &why));
+    if (rec.state == SagaState::kSucceeded) succeeded++;
+  }
+  EXPECT_EQ(FileCount(app_.files_dir), 2 * succeeded);
+}
+
+TEST_F(RecoveryTest, UnknownActionMarksOnlyThatSagaStuck) {
+  Uuid interrupted = Interrupt(3, "unk", nullptr, nullptr);
+  ASSERT_FALSE(interrupted.IsNil());
+  Uuid other = Interrupt(4, "oth", nullptr, nullptr);
+  // Rewrite the first saga's DAG to name an action nobody registered.
+  {
+    StoreOptions so;
+    so.path = dir_.Sub("db");
+    auto store = Store::Open(so);
+    ASSERT_TRUE(store.ok());
+    SagaRecord rec = ReadRecord(**store, interrupted);
+    rec.nodes[0].action = "gone.action";
+    rocksdb::WriteBatch b;
+    b.Put((*store)->handle(Cf::kSagas), rec.id.AsBytes(), Encode(rec));
+    ASSERT_TRUE((*store)->Write(&b).ok());
+  }
+  auto db = OpenDb();
+  ASSERT_EQ(db->recovery().marked_stuck.size(), 1u);
+  EXPECT_EQ(db->recovery().marked_stuck[0], interrupted);
+  EXPECT_NE(db->recovery().stuck_reasons[0].find("gone.action"), std::string::npos);
+  SagaRecord stuck = ReadRecord(db->store(), interrupted);
+  EXPECT_EQ(stuck.state, SagaState::kStuck);
+  EXPECT_NE(stuck.error.find("gone.action"), std::string::npos);
+  EXPECT_EQ(ReadRecord(db->store(), other).state, SagaState::kSucceeded);
+}
+
+TEST_F(RecoveryTest, ImpossibleOrCorruptLogMarksTheSagaStuckWithoutCrashing) {
+  Uuid impossible = Interrupt(3, "imp", nullptr, nullptr);
+  Uuid corrupt = Interrupt(3, "cor", nullptr, nullptr);
+  Uuid fine = Interrupt(3, "fin", nullptr, nullptr);
+  {
+    StoreOptions so;
+    so.path = dir_.Sub("db");
+    auto store = Store::Open(so);
+    ASSERT_TRUE(store.ok());
+    // An undo_finished for a node that never succeeded, and garbage bytes as an event.
+    SagaEvent e;
+    e.node = 0;
+    e.type = EventType::kUndoFinished;
+    rocksdb::WriteBatch b;
+    b.Put((*store)->handle(Cf::kSagaEvents), SagaEventKey(impossible, 1000), Encode(e));
+    b.Put((*store)->handle(Cf::kSagaEvents), SagaEventKey(corrupt, 1000), "not a flatbuffer at all");
+    ASSERT_TRUE((*store)->Write(&b).ok());
+  }
+  auto db = OpenDb();
+  EXPECT_EQ(ReadRecord(db->store(), impossible).state, SagaState::kStuck);
+  EXPECT_EQ(ReadRecord(db->store(), corrupt).state, SagaState::kStuck);
+  EXPECT_NE(ReadRecord(db->store(), corrupt).error.find(corrupt.ToString() + "#1000"), std::string::npos);
+  EXPECT_EQ(ReadRecord(db->store(), fine).state, SagaState::kSucceeded);
+  EXPECT_EQ(db->recovery().marked_stuck.size(), 2u);
+}
+
+TEST_F(RecoveryTest, RecoveryInterruptedAtEveryWriteConvergesToTheSameEndState) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("d", Status::InvalidRequest("injected"));
+  // A saga interrupted in the middle of its unwind...
+  uint64_t total = 0;
+  Interrupt(0, "ref", plan, &total);
+  const uint64_t cut = total - 3;
+  for (uint64_t m = 1;; ++m) {
+    SCOPED_TRACE("recovery interrupted before its write " + std::to_string(m));
+    std::string tag = "rc" + std::to_string(m);
+    Uuid id = Interrupt(cut, tag, plan, nullptr);
+    ASSERT_FALSE(id.IsNil());
+    // ...whose recovery is itself interrupted at its m-th write (the first write of an open is meta).
+    FaultInjector faults;
+    faults.FailWritesFrom(1 + m, Status::IOError("crash during recovery"));
+    bool recovery_completed;
+    {
+      auto db = OpenDb(&faults);
+      recovery_completed = db->recovery().halted.empty();
+      db->store().SetHooks(nullptr);
+    }
+    auto db = OpenDb();
+    SagaRecord rec = ReadRecord(db->store(), id);
+    EXPECT_EQ(rec.state, SagaState::kFailed);
+    EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 0);
+    if (recovery_completed) break;
+    ASSERT_LT(m, 50u);
+  }
+}
+
+}  // namespace
+}  // namespace sagadb
