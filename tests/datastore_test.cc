@@ -229,6 +229,19 @@ TEST_F(DiskStateTest, AttachedAndDestroyedAreReachedOnlyThroughTheirOwnOperation
   EXPECT_EQ(RawContents(*store_), before);
 }
 
+TEST_F(DiskStateTest, AnAttachedDiskLeavesTheAttachedStateOnlyByDetach) {
+  Instance vm = NewInstance("vm");
+  Disk disk = NewAttachedDisk("data", vm);
+  const DiskState from[] = {DiskState::kAttached};
+  const auto before = RawContents(*store_);
+
+  EXPECT_EQ(ds_->SetDiskState(disk.id, from, DiskState::kFaulted).status(),
+            Status::InvalidRequest("disk is attached to an instance; detach it first"));
+  EXPECT_EQ(ds_->SetDiskState(disk.id, from, DiskState::kDetached).status(),
+            Status::InvalidRequest("disk is attached to an instance; detach it first"));
+  EXPECT_EQ(RawContents(*store_), before);
+}
+
 TEST_F(DiskStateTest, ADestroyedOrMissingDiskIsNotFound) {
   Disk disk = NewDisk("data");
   Must(ds_->DeleteDisk(disk.id));
