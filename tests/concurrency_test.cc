@@ -164,9 +164,14 @@ TEST_F(ConcurrencyTest, RacingAttachDetachAndDeleteKeepsInvariantOne) {
   EXPECT_EQ(unexpected, std::vector<std::string>{});
   EXPECT_EQ(CheckAttachments(*ds_), std::vector<std::string>{});
   // The race really exercised the rules it claims to: each of these outcomes happened at least once.
-  for (const char* seen : {"attach: OK", "detach: OK", "delete: OK", "attach: InvalidRequest cannot attach more "
-                           "than 12 disks", "attach: InvalidRequest disk is attached to another instance",
-                           "delete: InvalidRequest disk cannot be deleted in state \"attached\""}) {
+  for (const char* seen : {
+           "attach: OK",
+           "detach: OK",
+           "delete: OK",
+           "attach: InvalidRequest cannot attach more than 12 disks",
+           "attach: InvalidRequest disk is attached to another instance",
+           "delete: InvalidRequest disk cannot be deleted in state \"attached\"",
+       }) {
     EXPECT_GT(outcomes[seen], 0) << seen;
   }
   // No lost update: every synced write bumped exactly one disk's generation by one (attach, detach and delete
