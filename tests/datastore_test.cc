@@ -95,6 +95,7 @@ TEST_F(CreateTest, RepeatingACreateReturnsTheCurrentRecordAndWritesNothing) {
   Disk disk_now = Must(ds_->SetDiskState(disk_spec.id, creating, DiskState::kDetached));
   const Instance vm_now = Must(ds_->GetInstance(vm_spec.id));
   const auto before = RawContents(*store_);
+  const uint64_t writes = synced_writes();
 
   auto disk_again = ds_->CreateDisk(disk_spec);
   auto vm_again = ds_->CreateInstance(vm_spec);
@@ -103,6 +104,7 @@ TEST_F(CreateTest, RepeatingACreateReturnsTheCurrentRecordAndWritesNothing) {
   ASSERT_EQ(vm_again.status(), Status::OK());
   EXPECT_EQ(*disk_again, disk_now);
   EXPECT_EQ(*vm_again, vm_now);
+  EXPECT_EQ(synced_writes(), writes);
   EXPECT_EQ(RawContents(*store_), before);
 }
 
@@ -209,11 +211,13 @@ TEST_F(DiskStateTest, MovingToTheCurrentStateIsOkAndWritesNothing) {
   Disk disk = NewDisk("data", DiskState::kFaulted);
   const DiskState from[] = {DiskState::kDetached};
   const auto before = RawContents(*store_);
+  const uint64_t writes = synced_writes();
 
   auto r = ds_->SetDiskState(disk.id, from, DiskState::kFaulted);
 
   ASSERT_EQ(r.status(), Status::OK());
   EXPECT_EQ(*r, disk);
+  EXPECT_EQ(synced_writes(), writes);
   EXPECT_EQ(RawContents(*store_), before);
 }
 
@@ -292,11 +296,13 @@ TEST_F(InstanceStateTest, MovingToTheCurrentStateIsOkAndWritesNothing) {
   Instance vm = NewInstance("vm", InstanceState::kRunning);
   const InstanceState from[] = {InstanceState::kStarting};
   const auto before = RawContents(*store_);
+  const uint64_t writes = synced_writes();
 
   auto r = ds_->SetInstanceState(vm.id, from, InstanceState::kRunning);
 
   ASSERT_EQ(r.status(), Status::OK());
   EXPECT_EQ(*r, vm);
+  EXPECT_EQ(synced_writes(), writes);
   EXPECT_EQ(RawContents(*store_), before);
 }
 

@@ -93,6 +93,7 @@ TEST_F(DeleteTest, DeletingADestroyedDiskIsOkReturnsItAndWritesNothing) {
   Disk disk = NewDisk("data");
   Disk destroyed = Must(ds_->DeleteDisk(disk.id));
   const auto before = RawContents(*store_);
+  const uint64_t writes = synced_writes();
 
   auto api = ds_->DeleteDisk(disk.id);
   auto undo = UndoDeleteDisk(disk.id);
@@ -101,6 +102,7 @@ TEST_F(DeleteTest, DeletingADestroyedDiskIsOkReturnsItAndWritesNothing) {
   ASSERT_EQ(undo.status(), Status::OK());
   EXPECT_EQ(*api, destroyed);
   EXPECT_EQ(*undo, destroyed);
+  EXPECT_EQ(synced_writes(), writes);
   EXPECT_EQ(RawContents(*store_), before);
 }
 
@@ -249,11 +251,13 @@ TEST_F(DeleteTest, DeletingADestroyedInstanceIsOkReturnsItAndWritesNothing) {
   Instance vm = NewInstance("vm");
   Instance destroyed = Must(ds_->DeleteInstance(vm.id));
   const auto before = RawContents(*store_);
+  const uint64_t writes = synced_writes();
 
   auto r = ds_->DeleteInstance(vm.id);
 
   ASSERT_EQ(r.status(), Status::OK());
   EXPECT_EQ(*r, destroyed);
+  EXPECT_EQ(synced_writes(), writes);
   EXPECT_EQ(RawContents(*store_), before);
 }
 

@@ -35,6 +35,10 @@ void PrintTo(const Disk& r, std::ostream* os) {
       r.generation, r.created_ns, r.modified_ns, OptionalId(r.saga_id));
 }
 
+void PrintTo(InstanceState s, std::ostream* os) { *os << ToString(s); }
+
+void PrintTo(DiskState s, std::ostream* os) { *os << ToString(s); }
+
 }  // namespace sagadb
 
 namespace sagadb::testing {

@@ -21,6 +21,8 @@ void PrintTo(const Uuid& id, std::ostream* os);
 void PrintTo(const AttachedDisk& a, std::ostream* os);
 void PrintTo(const Instance& r, std::ostream* os);
 void PrintTo(const Disk& r, std::ostream* os);
+void PrintTo(InstanceState s, std::ostream* os);
+void PrintTo(DiskState s, std::ostream* os);
 
 }  // namespace sagadb
 
