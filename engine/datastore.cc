@@ -212,6 +212,8 @@ Result<Disk> Datastore::StageSetDiskState(WriteTxn& txn, const Uuid& disk_id, st
   SAGADB_ASSIGN_OR_RETURN(Disk disk, ReadDisk(txn, disk_id));
   if (disk.state == to) return disk;
   if (disk.state == DiskState::kDestroyed) return Status::NotFound(fmt::format("disk {} not found", disk_id.ToString()));
+  // Only detach may end an attachment: it is what clears the slot and removes the disk from the instance.
+  if (disk.instance_id) return Status::InvalidRequest("disk is attached to an instance; detach it first");
   if (!Contains(from, disk.state)) return StateError("disk", ToString(disk.state));
   if (to == DiskState::kAttached || to == DiskState::kDestroyed) {
     return Status::InvalidRequest("attach and delete have their own operations");

@@ -78,7 +78,8 @@ class Datastore {
   Result<Instance> StageCreateInstance(WriteTxn& txn, const InstanceSpec& spec);
   // Creates the disk in state `creating`. Validates the names and that size_bytes > 0.
   Result<Disk> StageCreateDisk(WriteTxn& txn, const DiskSpec& spec);
-  // Moves the disk from one of `from` to `to` (no write if it is already in `to`).
+  // Moves the disk from one of `from` to `to` (no write if it is already in `to`). An attached disk is refused:
+  // only detach ends an attachment.
   Result<Disk> StageSetDiskState(WriteTxn& txn, const Uuid& disk, std::span<const DiskState> from, DiskState to);
   // Moves the instance from one of `from` to `to` (no write if it is already in `to`).
   Result<Instance> StageSetInstanceState(WriteTxn& txn, const Uuid& instance, std::span<const InstanceState> from,

@@ -1,8 +1,30 @@
-// Shared helpers for the test suite: a scratch directory per test, removed afterwards.
+// Shared helpers for the test suite: a scratch directory per test, readable failure output for sagadb's values,
+// and Must() for set-up steps that a test cannot go on without.
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <ostream>
+#include <stdexcept>
 #include <string>
+
+#include "engine/status.h"
+#include "engine/store.h"
+#include "schema/records.h"
+#include "schema/uuid.h"
+
+namespace sagadb {
+
+// GoogleTest prints values through these (found by argument-dependent lookup) when an assertion fails.
+void PrintTo(const Status& status, std::ostream* os);
+void PrintTo(const Uuid& id, std::ostream* os);
+void PrintTo(const AttachedDisk& a, std::ostream* os);
+void PrintTo(const Instance& r, std::ostream* os);
+void PrintTo(const Disk& r, std::ostream* os);
+void PrintTo(InstanceState s, std::ostream* os);
+void PrintTo(DiskState s, std::ostream* os);
+
+}  // namespace sagadb
 
 namespace sagadb::testing {
 
@@ -20,5 +42,20 @@ class ScratchDir {
  private:
   std::string path_;
 };
+
+// The value of a set-up step. A failure throws, which GoogleTest reports as a failure of the test naming the
+// status: set-up that went wrong must never let a test pass by asserting on nothing.
+template <typename T>
+T Must(Result<T> r) {
+  if (!r.ok()) throw std::runtime_error("set-up step failed: " + r.status().ToString());
+  return std::move(*r);
+}
+inline void Must(const Status& s) {
+  if (!s.ok()) throw std::runtime_error("set-up step failed: " + s.ToString());
+}
+
+// Every key and value of every column family, as "cf/<hex key>" -> "<hex value>": what a test compares to prove
+// that a failed operation wrote nothing at all. Reads RocksDB directly, bypassing the store's hooks.
+std::map<std::string, std::string> RawContents(const Store& store);
 
 }  // namespace sagadb::testing
