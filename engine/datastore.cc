@@ -1,6 +1,7 @@
 #include "engine/datastore.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "engine/clock.h"
 #include "engine/keys.h"
@@ -131,11 +132,19 @@ void Datastore::PutDisk(WriteTxn& txn, Disk& r) {
 
 template <typename T, typename F>
 Result<T> Datastore::Apply(F&& stage) {
-  WriteTxn txn = NewTxn();
-  Result<T> r = stage(txn);
-  if (!r.ok() || txn.empty()) return r;
-  SAGADB_RETURN_IF_ERROR(txn.Commit());
-  return r;
+  // A lock-order conflict (the record's stripe, then a lower busy stripe of its name) is not the caller's
+  // business: nothing was read under a partial lock set that matters, so run the operation again.
+  for (int attempt = 1;; ++attempt) {
+    WriteTxn txn = NewTxn();
+    Result<T> r = stage(txn);
+    if (!r.ok() && txn.lock_conflict() && attempt < kLockConflictRetries) {
+      std::this_thread::yield();
+      continue;
+    }
+    if (!r.ok() || txn.empty()) return r;
+    SAGADB_RETURN_IF_ERROR(txn.Commit());
+    return r;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- create
@@ -150,6 +159,9 @@ Result<Instance> Datastore::StageCreateInstance(WriteTxn& txn, const InstanceSpe
   SAGADB_RETURN_IF_ERROR(txn.LockKey(name_key));
   auto existing = ReadInstance(txn, spec.id);
   if (existing.ok()) {
+    if (existing->state == InstanceState::kDestroyed) {
+      return Status::Conflict(fmt::format("instance {} was destroyed; a new instance needs a new id", spec.id.ToString()));
+    }
     if (existing->project == spec.project && existing->name == spec.name) return existing;  // a repeat
     return Status::Conflict(fmt::format("instance id {} is already in use", spec.id.ToString()));
   }
@@ -182,6 +194,9 @@ Result<Disk> Datastore::StageCreateDisk(WriteTxn& txn, const DiskSpec& spec) {
   SAGADB_RETURN_IF_ERROR(txn.LockKey(name_key));
   auto existing = ReadDisk(txn, spec.id);
   if (existing.ok()) {
+    if (existing->state == DiskState::kDestroyed) {
+      return Status::Conflict(fmt::format("disk {} was destroyed; a new disk needs a new id", spec.id.ToString()));
+    }
     if (existing->project == spec.project && existing->name == spec.name) return existing;  // a repeat
     return Status::Conflict(fmt::format("disk id {} is already in use", spec.id.ToString()));
   }

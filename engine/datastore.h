@@ -115,7 +115,8 @@ class Datastore {
                                                         InstanceState::kCreating};
 
  private:
-  // Runs `stage` in a fresh txn and commits it if it staged anything.
+  static constexpr int kLockConflictRetries = 1000;
+  // Runs `stage` in a fresh txn and commits it if it staged anything; runs it again after a lock-order conflict.
   template <typename T, typename F>
   Result<T> Apply(F&& stage);
 

@@ -3,6 +3,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
@@ -99,6 +100,16 @@ Status Store::OpenDb() {
     if (!s.ok()) return FromRocks(s, fmt::format("reading {}", path));
     if (std::find(cfs.begin(), cfs.end(), "meta") == cfs.end()) {
       return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
+    }
+    for (const auto& cf : cfs) {
+      bool known = cf == rocksdb::kDefaultColumnFamilyName ||
+                   std::find(kCfNames.begin(), kCfNames.end(), cf) != kCfNames.end();
+      if (!known) {
+        return Status::InvalidRequest(fmt::format(
+            "database {} has column family \"{}\", which this sagadb does not know: it was written by a newer "
+            "sagadb (schema version above {}); use a newer sagadb",
+            path, cf, kSchemaVersion));
+      }
     }
   }
 

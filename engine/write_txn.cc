@@ -34,6 +34,7 @@ Status WriteTxn::LockStripes(std::vector<size_t> wanted) {
       locks_->stripe(s).lock();
     } else if (!locks_->stripe(s).try_lock()) {
       for (size_t t : taken) locks_->stripe(t).unlock();
+      lock_conflict_ = true;
       return Status::Transient("record lock busy (taken out of order); retry the operation");
     }
     taken.push_back(s);

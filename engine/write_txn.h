@@ -41,6 +41,9 @@ class WriteTxn {
   Status Lock(std::initializer_list<Uuid> ids) { return Lock(std::span<const Uuid>(ids.begin(), ids.size())); }
   // The same for a key that is not a record id (a name index entry).
   Status LockKey(std::string_view key);
+  // Whether a Lock call failed because a stripe below one already held was busy. The whole operation is then
+  // safe to run again in a fresh txn.
+  bool lock_conflict() const { return lock_conflict_; }
   // Whether the stripe of `id` is held by this txn.
   bool Holds(const Uuid& id) const;
 
@@ -64,6 +67,7 @@ class WriteTxn {
   Status LockStripes(std::vector<size_t> wanted);
 
   std::vector<size_t> held_;  // ascending
+  bool lock_conflict_ = false;
 };
 
 // Appends every write of `src` (puts and deletes on this store's column families) to `dst`, so that several

@@ -124,6 +124,24 @@ TEST_F(CreateTest, ReusingAnIdUnderAnotherNameIsAConflict) {
   EXPECT_EQ(RawContents(*store_), before);
 }
 
+TEST_F(CreateTest, RecreatingADestroyedRecordUnderItsOldIdIsAConflict) {
+  DiskSpec disk_spec = MakeDiskSpec("data");
+  InstanceSpec vm_spec = MakeInstanceSpec("vm");
+  Must(ds_->CreateDisk(disk_spec));
+  Must(ds_->CreateInstance(vm_spec));
+  const DiskState creating[] = {DiskState::kCreating};
+  Must(ds_->SetDiskState(disk_spec.id, creating, DiskState::kDetached));
+  Must(ds_->DeleteDisk(disk_spec.id));
+  Must(ds_->DeleteInstance(vm_spec.id));
+  const auto before = RawContents(*store_);
+
+  EXPECT_EQ(ds_->CreateDisk(disk_spec).status(),
+            Status::Conflict("disk " + disk_spec.id.ToString() + " was destroyed; a new disk needs a new id"));
+  EXPECT_EQ(ds_->CreateInstance(vm_spec).status(),
+            Status::Conflict("instance " + vm_spec.id.ToString() + " was destroyed; a new instance needs a new id"));
+  EXPECT_EQ(RawContents(*store_), before);
+}
+
 TEST_F(CreateTest, ADiskOfSizeZeroIsRefused) {
   DiskSpec spec = MakeDiskSpec("data");
   spec.size_bytes = 0;

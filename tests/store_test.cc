@@ -211,3 +211,37 @@ TEST_F(SecondaryTest, AReadOnlyOpenOfAClosedDatabaseReadsEverythingAndCannotWrit
 
 }  // namespace
 }  // namespace sagadb
+
+namespace sagadb {
+namespace {
+
+TEST(StoreTest, ColumnFamilyFromANewerSagadbIsRefusedAsNewer) {
+  testing::ScratchDir dir;
+  StoreOptions opts;
+  opts.path = dir.Sub("db");
+  { ASSERT_TRUE(Store::Open(opts).ok()); }
+  {
+    // A newer sagadb added a column family.
+    rocksdb::Options o;
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, opts.path, &names).ok());
+    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(o, opts.path, cfs, &handles, &raw).ok());
+    rocksdb::ColumnFamilyHandle* extra = nullptr;
+    ASSERT_TRUE(raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "snapshots", &extra).ok());
+    handles.push_back(extra);
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto store = Store::Open(opts);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kInvalidRequest);
+  EXPECT_NE(store.status().message().find("newer"), std::string::npos);
+  EXPECT_NE(store.status().message().find("snapshots"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sagadb
