@@ -1,0 +1,45 @@
+// Shared pieces of the sagadb command-line program: options every command sees, how the database is opened for
+// inspection, and how results and errors are printed.
+//
+// Exit codes: 0 success; 1 the operation failed (or check found violations); 2 bad usage (unknown command or
+// flag, a malformed name, size or id). Every error is one line on stderr, "sagadb: <what went wrong>".
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/status.h"
+#include "engine/store.h"
+
+namespace sagadb::tool {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  std::string db = "./sagadb-data";
+  std::string project = "default";
+  bool json = false;
+};
+
+// Prints "sagadb: <message>" on stderr and returns the exit code for it: kExitUsage for InvalidRequest raised
+// by argument checks (see UsageError), kExitFailed otherwise.
+int Fail(const Status& status);
+int UsageError(std::string_view message);
+
+// Opens the database as a RocksDB secondary, caught up with its owner, so it works while another process runs.
+Result<std::unique_ptr<Store>> OpenForInspection(const GlobalOptions& g);
+
+void PrintJson(const nlohmann::json& j);
+
+// Resolves "ID" (a UUID) or "NAME" (looked up in the project) to an id. NotFound names what was looked for.
+enum class RecordKind { kInstance, kDisk };
+Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name);
+// A saga id must be a UUID.
+Result<Uuid> ParseSagaId(std::string_view text);
+
+}  // namespace sagadb::tool

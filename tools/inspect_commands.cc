@@ -1,0 +1,302 @@
+#include "tools/inspect_commands.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "engine/datastore.h"
+#include "sagas/dag.h"
+#include "sagas/saga_log.h"
+#include "schema/codec.h"
+#include "tools/records_json.h"
+#include "tools/units.h"
+
+namespace sagadb::tool {
+namespace {
+
+struct LoadedSaga {
+  SagaRecord record;
+  std::vector<LoggedEvent> events;
+  Result<SagaHistory> history = Status::Internal("not replayed");
+};
+
+Result<LoadedSaga> LoadSaga(const Store& store, const Uuid& id) {
+  auto bytes = store.Get(Cf::kSagas, id.AsBytes());
+  if (!bytes.ok()) {
+    if (bytes.status().IsNotFound()) return Status::NotFound(fmt::format("no saga {}", id.ToString()));
+    return bytes.status();
+  }
+  LoadedSaga s;
+  std::string why;
+  if (!Decode(*bytes, &s.record, &why)) {
+    return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
+  }
+  SAGADB_ASSIGN_OR_RETURN(s.events, ReadSagaEvents(store, id));
+  s.history = ReplaySagaLog(s.record, s.events);
+  return s;
+}
+
+// Opens, resolves and loads, or prints the error: the prologue of every saga command.
+Result<LoadedSaga> OpenSaga(const GlobalOptions& g, const std::string& text, std::unique_ptr<Store>* store) {
+  SAGADB_ASSIGN_OR_RETURN(Uuid id, ParseSagaId(text));
+  SAGADB_ASSIGN_OR_RETURN(*store, OpenForInspection(g));
+  return LoadSaga(**store, id);
+}
+
+int FailLoad(const Status& s) { return s.code() == Code::kInvalidRequest && s.message().find("is not a saga id") != std::string::npos ? UsageError(s.message()) : Fail(s); }
+
+std::string Cell(const std::string& s, size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+void PrintListingErrors(const std::vector<Status>& errors) {
+  for (const auto& e : errors) std::fprintf(stderr, "sagadb: %s\n", e.message().c_str());
+}
+
+}  // namespace
+
+int InstanceList(const GlobalOptions& g) {
+  auto store = OpenForInspection(g);
+  if (!store.ok()) return Fail(store.status());
+  auto listing = Datastore(store->get()).ListInstances();
+  if (g.json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : listing.records) rows.push_back(InstanceJson(r));
+    PrintJson(rows);
+  } else {
+    std::cout << Cell("ID", 38) << Cell("PROJECT", 12) << Cell("NAME", 24) << Cell("STATE", 11) << "DISKS\n";
+    for (const auto& r : listing.records) {
+      std::cout << Cell(r.id.ToString(), 38) << Cell(r.project, 12) << Cell(r.name, 24)
+                << Cell(std::string(ToString(r.state)), 11) << r.attached.size() << "\n";
+    }
+  }
+  PrintListingErrors(listing.errors);
+  return listing.errors.empty() ? kExitOk : kExitFailed;
+}
+
+int InstanceShow(const GlobalOptions& g, const std::string& id_or_name) {
+  auto store = OpenForInspection(g);
+  if (!store.ok()) return Fail(store.status());
+  auto id = ResolveRecord(**store, g, RecordKind::kInstance, id_or_name);
+  if (!id.ok()) return Fail(id.status());
+  auto r = Datastore(store->get()).GetInstance(*id);
+  if (!r.ok()) return Fail(r.status());
+  nlohmann::json j = InstanceJson(*r);
+  if (g.json) {
+    PrintJson(j);
+    return kExitOk;
+  }
+  for (const char* key : {"id", "name", "project", "state", "cpus", "memory_bytes", "boot_disk_id", "generation",
+                          "created", "modified", "saga_id"}) {
+    std::cout << Cell(key, 14) << (j[key].is_string() ? j[key].get<std::string>() : j[key].dump()) << "\n";
+  }
+  std::cout << Cell("memory", 14) << FormatSize(r->memory_bytes) << "\n";
+  std::cout << "disks (" << r->attached.size() << "):\n";
+  for (const auto& a : r->attached) std::cout << "  slot " << a.slot << "  " << a.disk_id.ToString() << "\n";
+  return kExitOk;
+}
+
+int DiskList(const GlobalOptions& g) {
+  auto store = OpenForInspection(g);
+  if (!store.ok()) return Fail(store.status());
+  auto listing = Datastore(store->get()).ListDisks();
+  if (g.json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : listing.records) rows.push_back(DiskJson(r));
+    PrintJson(rows);
+  } else {
+    std::cout << Cell("ID", 38) << Cell("PROJECT", 12) << Cell("NAME", 24) << Cell("STATE", 12) << Cell("SIZE", 11)
+              << "INSTANCE / SLOT\n";
+    for (const auto& r : listing.records) {
+      std::string where = r.instance_id ? fmt::format("{} / {}", r.instance_id->ToString(), r.slot) : "";
+      std::cout << Cell(r.id.ToString(), 38) << Cell(r.project, 12) << Cell(r.name, 24)
+                << Cell(std::string(ToString(r.state)), 12) << Cell(FormatSize(r.size_bytes), 11) << where << "\n";
+    }
+  }
+  PrintListingErrors(listing.errors);
+  return listing.errors.empty() ? kExitOk : kExitFailed;
+}
+
+int DiskShow(const GlobalOptions& g, const std::string& id_or_name) {
+  auto store = OpenForInspection(g);
+  if (!store.ok()) return Fail(store.status());
+  auto id = ResolveRecord(**store, g, RecordKind::kDisk, id_or_name);
+  if (!id.ok()) return Fail(id.status());
+  auto r = Datastore(store->get()).GetDisk(*id);
+  if (!r.ok()) return Fail(r.status());
+  nlohmann::json j = DiskJson(*r);
+  if (g.json) {
+    PrintJson(j);
+    return kExitOk;
+  }
+  for (const char* key : {"id", "name", "project", "state", "size_bytes", "instance_id", "slot", "generation",
+                          "created", "modified", "saga_id"}) {
+    std::cout << Cell(key, 14) << (j[key].is_string() ? j[key].get<std::string>() : j[key].dump()) << "\n";
+  }
+  std::cout << Cell("size", 14) << FormatSize(r->size_bytes) << "\n";
+  return kExitOk;
+}
+
+int SagaList(const GlobalOptions& g, const std::string& state) {
+  std::optional<SagaState> want;
+  if (!state.empty()) {
+    want = ParseSagaState(state);
+    if (!want) {
+      return UsageError(fmt::format(
+          "unknown saga state \"{}\" (running, unwinding, succeeded, failed, stuck, abandoned)", state));
+    }
+  }
+  auto store = OpenForInspection(g);
+  if (!store.ok()) return Fail(store.status());
+  nlohmann::json rows = nlohmann::json::array();
+  std::vector<Status> errors;
+  auto it = (*store)->NewIterator(Cf::kSagas);
+  if (!g.json) {
+    std::cout << Cell("ID", 38) << Cell("KIND", 18) << Cell("STATE", 11) << Cell("CREATED", 26) << "NODE / ERROR\n";
+  }
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    SagaRecord r;
+    std::string why;
+    if (!Decode(it->value().ToStringView(), &r, &why)) {
+      auto id = Uuid::FromBytes(it->key().ToStringView());
+      errors.push_back(Status::Corruption(fmt::format("sagas/{}: {}", id ? id->ToString() : "?", why)));
+      continue;
+    }
+    if (want && r.state != *want) continue;
+    if (g.json) {
+      auto events = ReadSagaEvents(**store, r.id);
+      auto history = events.ok() ? ReplaySagaLog(r, *events) : Result<SagaHistory>(events.status());
+      rows.push_back(SagaJson(r, history.ok() ? &*history : nullptr));
+    } else {
+      std::string detail;
+      if (r.error_node >= 0) detail = QualifiedName(r.nodes, r.scopes, r.error_node) + ": " + r.error;
+      std::cout << Cell(r.id.ToString(), 38) << Cell(r.kind, 18) << Cell(std::string(ToString(r.state)), 11)
+                << Cell(FormatTime(r.created_ns), 26) << detail << "\n";
+    }
+  }
+  if (g.json) PrintJson(rows);
+  PrintListingErrors(errors);
+  return errors.empty() ? kExitOk : kExitFailed;
+}
+
+int SagaShow(const GlobalOptions& g, const std::string& id) {
+  std::unique_ptr<Store> store;
+  auto s = OpenSaga(g, id, &store);
+  if (!s.ok()) return FailLoad(s.status());
+  const SagaRecord& r = s->record;
+  const SagaHistory* h = s->history.ok() ? &*s->history : nullptr;
+  if (g.json) {
+    nlohmann::json j = SagaJson(r, h);
+    j["params"] = nlohmann::json::parse(r.params, nullptr, false);
+    if (r.state == SagaState::kSucceeded) j["output"] = nlohmann::json::parse(r.output, nullptr, false);
+    j["log_error"] = h ? nlohmann::json(nullptr) : nlohmann::json(s->history.status().message());
+    if (h) j["node_table"] = NodesJson(r, *h);
+    PrintJson(j);
+    return kExitOk;
+  }
+  std::cout << "saga      " << r.id.ToString() << "\n"
+            << "kind      " << r.kind << "\n"
+            << "state     " << ToString(r.state) << "\n"
+            << "created   " << FormatTime(r.created_ns) << "\n"
+            << "finished  " << (r.finished_ns ? FormatTime(r.finished_ns) : "-") << "\n";
+  if (r.error_node >= 0 || !r.error.empty()) {
+    const std::string node = r.error_node >= 0 ? QualifiedName(r.nodes, r.scopes, r.error_node) : "-";
+    std::cout << (r.state == SagaState::kStuck ? "stuck at  " : "failed at ") << node << "\n"
+              << "reason    " << Status::FromCode(r.error_code, r.error).ToString() << "\n";
+  }
+  if (!h) {
+    std::cout << "log       cannot be replayed: " << s->history.status().message() << "\n";
+    return kExitOk;
+  }
+  std::cout << "\n"
+            << Cell("NODE", 26) << Cell("ACTION", 26) << Cell("STATE", 14) << Cell("ATTEMPTS", 9)
+            << Cell("DURATION", 11) << "ERROR\n";
+  for (const auto& row : NodesJson(r, *h)) {
+    if (row["kind"] != "action") continue;
+    std::string duration = row["duration_ms"].is_null() ? "-" : fmt::format("{:.1f} ms", row["duration_ms"].get<double>());
+    std::string attempts = std::to_string(row["attempts"].get<uint32_t>());
+    if (row["undo_attempts"].get<uint32_t>() > 0) attempts += "+" + std::to_string(row["undo_attempts"].get<uint32_t>());
+    std::cout << Cell(row["name"].get<std::string>(), 26) << Cell(row["action"].get<std::string>(), 26)
+              << Cell(row["state"].get<std::string>(), 14) << Cell(attempts, 9) << Cell(duration, 11)
+              << (row["error"].is_null() ? "" : row["error"].get<std::string>()) << "\n";
+  }
+  return kExitOk;
+}
+
+int SagaEvents(const GlobalOptions& g, const std::string& id) {
+  std::unique_ptr<Store> store;
+  auto s = OpenSaga(g, id, &store);
+  if (!s.ok()) return FailLoad(s.status());
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& e : s->events) rows.push_back(EventJson(s->record, e));
+  if (g.json) {
+    PrintJson(rows);
+    return kExitOk;
+  }
+  std::cout << Cell("SEQ", 6) << Cell("TIME", 26) << Cell("NODE", 26) << Cell("EVENT", 15) << "DETAIL\n";
+  for (const auto& row : rows) {
+    std::string detail = row.contains("error") ? row["error"].get<std::string>()
+                         : row.contains("output") ? row["output"].dump()
+                                                  : "";
+    std::cout << Cell(std::to_string(row["seq"].get<uint64_t>()), 6) << Cell(row["time"].get<std::string>(), 26)
+              << Cell(row["node"].get<std::string>(), 26) << Cell(row["type"].get<std::string>(), 15) << detail << "\n";
+  }
+  if (!s->history.ok()) std::cout << "(the log cannot be replayed: " << s->history.status().message() << ")\n";
+  return kExitOk;
+}
+
+int SagaDot(const GlobalOptions& g, const std::string& id, bool svg) {
+  std::unique_ptr<Store> store;
+  auto s = OpenSaga(g, id, &store);
+  if (!s.ok()) return FailLoad(s.status());
+  const SagaRecord& r = s->record;
+  auto colour = [](LoggedStatus st) {
+    switch (st) {
+      case LoggedStatus::kPending: return "white";
+      case LoggedStatus::kStarted: return "lightyellow";
+      case LoggedStatus::kSucceeded: return "palegreen";
+      case LoggedStatus::kFailed: return "tomato";
+      case LoggedStatus::kUndoStarted: return "khaki";
+      case LoggedStatus::kUndone: return "lightblue";
+      case LoggedStatus::kUndoFailed: return "red";
+    }
+    return "white";
+  };
+  std::ostringstream dot;
+  dot << "digraph \"" << r.kind << " " << r.id.ToString() << "\" {\n"
+      << "  label=\"" << r.kind << " " << r.id.ToString() << " (" << ToString(r.state) << ")\";\n"
+      << "  node [shape=box, style=filled, fontname=\"Helvetica\"];\n";
+  for (uint32_t i = 0; i < r.nodes.size(); ++i) {
+    const DagNode& n = r.nodes[i];
+    std::string label = QualifiedName(r.nodes, r.scopes, i);
+    std::string fill = "gray90";
+    std::string shape = "box";
+    if (n.kind == NodeKind::kAction) {
+      LoggedStatus st = s->history.ok() ? s->history->nodes[i].status : LoggedStatus::kPending;
+      label += "\\n" + n.action + "\\n" + std::string(ToString(st));
+      fill = colour(st);
+    } else {
+      shape = n.kind == NodeKind::kConstant ? "note" : "ellipse";
+      label += "\\n(" + std::string(ToString(n.kind)) + ")";
+    }
+    dot << "  n" << i << " [label=\"" << label << "\", fillcolor=\"" << fill << "\", shape=" << shape << "];\n";
+  }
+  for (uint32_t i = 0; i < r.nodes.size(); ++i) {
+    for (uint32_t d : r.nodes[i].deps) dot << "  n" << d << " -> n" << i << ";\n";
+  }
+  dot << "}\n";
+  if (!svg) {
+    std::cout << dot.str();
+    return kExitOk;
+  }
+  FILE* pipe = popen("dot -Tsvg 2>/dev/null", "w");
+  if (pipe == nullptr) return Fail(Status::NotFound("cannot run Graphviz's dot (install graphviz for --svg)"));
+  std::fputs(dot.str().c_str(), pipe);
+  int rc = pclose(pipe);
+  if (rc != 0) return Fail(Status::NotFound("Graphviz's dot failed or is not installed (install graphviz for --svg)"));
+  return kExitOk;
+}
+
+}  // namespace sagadb::tool
