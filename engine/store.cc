@@ -227,6 +227,7 @@ Status Store::Write(rocksdb::WriteBatch* batch) {
     return st;
   }
   if (write_options_.sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  bytes_written_.fetch_add(batch->GetDataSize(), std::memory_order_relaxed);
   if (hooks != nullptr) hooks->AfterWrite(n);
   return Status::OK();
 }

@@ -89,6 +89,8 @@ class Store {
 
   // Successful synced writes so far (the disk's unit of cost).
   uint64_t synced_writes() const { return synced_writes_.load(std::memory_order_relaxed); }
+  // Bytes of batch data successfully written so far (the WAL's payload, before RocksDB's own framing).
+  uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
   // Write calls so far, including those a hook refused or that failed.
   uint64_t write_attempts() const { return write_attempts_.load(std::memory_order_relaxed); }
 
@@ -111,6 +113,7 @@ class Store {
   uint64_t open_generation_ = 0;
   std::atomic<uint64_t> synced_writes_{0};
   std::atomic<uint64_t> write_attempts_{0};
+  std::atomic<uint64_t> bytes_written_{0};
   std::atomic<StoreHooks*> hooks_{nullptr};
   std::atomic<bool> poisoned_{false};
 };
