@@ -364,6 +364,28 @@ Result<Disk> Datastore::StageDeleteDisk(WriteTxn& txn, const Uuid& disk_id, std:
   return disk;
 }
 
+Result<Disk> Datastore::StageRestoreDisk(WriteTxn& txn, const Uuid& disk_id, DiskState to) {
+  if (to != DiskState::kDetached && to != DiskState::kFaulted) {
+    return Status::InvalidRequest(fmt::format("a disk cannot be restored to state \"{}\"", ToString(to)));
+  }
+  SAGADB_RETURN_IF_ERROR(txn.Lock({disk_id}));
+  SAGADB_ASSIGN_OR_RETURN(Disk disk, ReadDisk(txn, disk_id));
+  if (disk.state == to) return disk;
+  if (disk.state != DiskState::kDestroyed) return StateError("disk", ToString(disk.state));
+  const std::string name_key = NameKey(disk.project, NameKind::kDisk, disk.name);
+  SAGADB_RETURN_IF_ERROR(txn.LockKey(name_key));
+  auto owner = txn.Get(Cf::kNames, name_key);
+  if (owner.ok() && *owner != disk_id.AsBytes()) {
+    return Status::Conflict(fmt::format("disk {} cannot be restored: another disk is now named \"{}\"",
+                                        disk_id.ToString(), disk.name));
+  }
+  if (!owner.ok() && !owner.status().IsNotFound()) return owner.status();
+  disk.state = to;
+  PutDisk(txn, disk);
+  txn.Put(Cf::kNames, name_key, disk.id.AsBytes());
+  return disk;
+}
+
 Result<Instance> Datastore::StageDeleteInstance(WriteTxn& txn, const Uuid& instance_id,
                                                 std::span<const InstanceState> allowed) {
   SAGADB_RETURN_IF_ERROR(txn.Lock({instance_id}));

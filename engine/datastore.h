@@ -91,6 +91,10 @@ class Datastore {
   // Marks the disk destroyed and frees its name, if it is in one of `allowed` and not attached. Error text for a
   // refused state: disk cannot be deleted in state "X". An already destroyed disk is Ok.
   Result<Disk> StageDeleteDisk(WriteTxn& txn, const Uuid& disk, std::span<const DiskState> allowed);
+  // Undoes StageDeleteDisk: a destroyed disk comes back in state `to` (detached or faulted, the states a disk can
+  // be deleted from) and takes its name again. Conflict if another disk took the name meanwhile. A disk already
+  // in `to` is Ok (no write); any other state is InvalidRequest.
+  Result<Disk> StageRestoreDisk(WriteTxn& txn, const Uuid& disk, DiskState to);
   // Marks the instance destroyed and frees its name, if it is in one of `allowed` and has no disk attached.
   Result<Instance> StageDeleteInstance(WriteTxn& txn, const Uuid& instance, std::span<const InstanceState> allowed);
 

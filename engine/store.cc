@@ -232,8 +232,10 @@ Status Store::Write(rocksdb::WriteBatch* batch) {
   return Status::OK();
 }
 
-std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Cf cf) const {
-  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Cf cf, const rocksdb::Snapshot* snapshot) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handle(cf)));
 }
 
 Status Store::CatchUp() {

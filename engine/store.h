@@ -73,8 +73,9 @@ class Store {
   // is visible. An IOError from RocksDB poisons the store: every later write fails too.
   Status Write(rocksdb::WriteBatch* batch);
 
-  // An iterator over one column family. For kSecondary, reflects the last CatchUp.
-  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf) const;
+  // An iterator over one column family. For kSecondary, reflects the last CatchUp. With a snapshot (taken from
+  // db()->GetSnapshot() and released by the caller), several iterators see one consistent state of the database.
+  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::Snapshot* snapshot = nullptr) const;
 
   // kSecondary: replays what the owning process has written since the last catch-up.
   Status CatchUp();

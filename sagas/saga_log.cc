@@ -20,9 +20,10 @@ std::string_view ToString(LoggedStatus s) {
   return "unknown";
 }
 
-Result<std::vector<LoggedEvent>> ReadSagaEvents(const Store& store, const Uuid& saga) {
+Result<std::vector<LoggedEvent>> ReadSagaEvents(const Store& store, const Uuid& saga,
+                                                const rocksdb::Snapshot* snapshot) {
   std::vector<LoggedEvent> out;
-  auto it = store.NewIterator(Cf::kSagaEvents);
+  auto it = store.NewIterator(Cf::kSagaEvents, snapshot);
   const std::string prefix(saga.AsBytes());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() != kSagaEventKeySize) {

@@ -50,7 +50,9 @@ struct SagaHistory {
 };
 
 // Events of one saga in sequence order. Corruption (naming the key) if an event's bytes fail verification.
-Result<std::vector<LoggedEvent>> ReadSagaEvents(const Store& store, const Uuid& saga);
+// With a snapshot, the events as of that snapshot (so they agree with a saga record read from it).
+Result<std::vector<LoggedEvent>> ReadSagaEvents(const Store& store, const Uuid& saga,
+                                                const rocksdb::Snapshot* snapshot = nullptr);
 
 // Replays `events` over the record's DAG. Corruption describing the first impossible event otherwise.
 Result<SagaHistory> ReplaySagaLog(const SagaRecord& record, const std::vector<LoggedEvent>& events);

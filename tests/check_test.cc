@@ -1,0 +1,408 @@
+// Check finds each kind of damage, built by hand, names the records involved, and finds nothing in a healthy
+// database.
+#include "recovery/check.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/keys.h"
+#include "sagas/controlplane/volumes.h"
+#include "schema/codec.h"
+#include "tests/controlplane_test_util.h"
+
+namespace sagadb {
+namespace {
+
+using testing::InstanceRequest;
+using testing::kDiskSize;
+using testing::kProject;
+
+class CheckTest : public testing::ControlPlaneTest {
+ protected:
+  void Put(Cf cf, std::string_view key, std::string_view value) {
+    auto s = store_->db()->Put(rocksdb::WriteOptions(), store_->handle(cf), rocksdb::Slice(key.data(), key.size()),
+                               rocksdb::Slice(value.data(), value.size()));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  void Put(const Instance& i) { Put(Cf::kInstances, i.id.AsBytes(), Encode(i)); }
+  void Put(const Disk& d) { Put(Cf::kDisks, d.id.AsBytes(), Encode(d)); }
+  void Put(const SagaRecord& r) { Put(Cf::kSagas, r.id.AsBytes(), Encode(r)); }
+
+  Instance GetInstance(const Uuid& id) { return *datastore_->GetInstance(id); }
+  Disk GetDisk(const Uuid& id) { return *datastore_->GetDisk(id); }
+
+  CheckReport Run(bool quiescent) {
+    CheckOptions o;
+    o.quiescent = quiescent;
+    return Check(*store_, cp_->volumes_dir(), o);
+  }
+
+  // The report has a violation of `kind` naming every one of `ids`, and (if `only`) no violation of any other
+  // kind.
+  static void ExpectViolation(const CheckReport& report, const std::string& kind, std::vector<Uuid> ids,
+                              bool only = true) {
+    bool found = false;
+    for (const auto& f : report.violations) {
+      if (only) {
+        EXPECT_EQ(f.kind, kind) << Describe(report);
+      }
+      bool all = f.kind == kind;
+      for (const auto& id : ids) all = all && std::find(f.ids.begin(), f.ids.end(), id.ToString()) != f.ids.end();
+      found = found || all;
+    }
+    EXPECT_TRUE(found) << "no " << kind << " violation naming all ids in:\n" << Describe(report);
+  }
+
+  static bool HasNote(const CheckReport& report, const std::string& kind, const Uuid& id) {
+    for (const auto& f : report.notes) {
+      if (f.kind == kind && std::find(f.ids.begin(), f.ids.end(), id.ToString()) != f.ids.end()) return true;
+    }
+    return false;
+  }
+
+  // An instance-create that fails at its last node, so everything it made was undone.
+  std::pair<InstanceCreateParams, Uuid> FailedInstanceCreate(const std::string& name) {
+    auto params = *PlanInstanceCreate(InstanceRequest(name, 2));
+    auto plan = std::make_shared<FaultPlan>();
+    plan->FailAction("stop", Status::InvalidRequest("injected"));
+    cp_->executor().SetFaultPlan(plan);
+    SagaResult r = Wait(cp_->CreateInstance(params));
+    cp_->executor().SetFaultPlan(nullptr);
+    EXPECT_EQ(r.state, SagaState::kFailed);
+    return {params, r.id};
+  }
+
+  // A saga record in `state` with no events, acting on the given params (kind decides how they are read).
+  SagaRecord FakeSaga(const std::string& kind, const Json& params, SagaState state) {
+    SagaRecord rec;
+    rec.id = Uuid::Generate();
+    rec.kind = kind;
+    rec.nodes = {DagNode{"only", NodeKind::kAction, "disk.delete_record", "", {}, 0, -1}};
+    rec.scopes = {DagScope{"", 0, -1}};
+    rec.params = params.dump();
+    rec.state = state;
+    rec.generation = 1;
+    Put(rec);
+    return rec;
+  }
+};
+
+TEST_F(CheckTest, AHealthyDatabaseReportsNothing) {
+  EXPECT_TRUE(Run(true).ok());
+  auto a = CreateInstanceOk("a", 3);
+  CreateInstanceOk("b", 0);
+  auto d = CreateDiskOk("loose");
+  FailedInstanceCreate("failed");
+  ASSERT_EQ(Wait(cp_->DeleteInstance(a.instance_id)).state, SagaState::kSucceeded);
+  ASSERT_EQ(Wait(cp_->DeleteDisk(d.disk_id)).state, SagaState::kSucceeded);
+  CheckReport report = Run(true);
+  EXPECT_TRUE(report.ok()) << Describe(report);
+  EXPECT_TRUE(report.notes.empty()) << Describe(report);
+  EXPECT_EQ(report.instances, 3u);
+  EXPECT_EQ(report.volumes, 3u);  // a's three disks, detached
+}
+
+// --- 1. attachments
+
+TEST_F(CheckTest, ADiskAttachedToAnInstanceThatDoesNotListItIsReported) {
+  auto a = CreateInstanceOk("a", 1);
+  auto x = CreateDiskOk("x");
+  Disk d = GetDisk(x.disk_id);
+  d.state = DiskState::kAttached;
+  d.instance_id = a.instance_id;
+  d.slot = 5;
+  Put(d);
+  ExpectViolation(Run(true), check_kind::kAttachment, {x.disk_id, a.instance_id});
+}
+
+TEST_F(CheckTest, AnInstanceListingADiskThatIsNotAttachedToItIsReported) {
+  auto a = CreateInstanceOk("a", 1);
+  auto x = CreateDiskOk("x");
+  Instance i = GetInstance(a.instance_id);
+  i.attached.push_back(AttachedDisk{1, x.disk_id});
+  Put(i);
+  ExpectViolation(Run(true), check_kind::kAttachment, {a.instance_id, x.disk_id});
+}
+
+TEST_F(CheckTest, DuplicateAndOutOfRangeSlotsAreReported) {
+  auto a = CreateInstanceOk("a", 2);
+  Instance i = GetInstance(a.instance_id);
+  i.attached[1].slot = 0;
+  Put(i);
+  ExpectViolation(Run(true), check_kind::kAttachment, {a.instance_id, a.disks[1].disk_id});
+
+  auto b = CreateInstanceOk("b", 1);
+  Disk d = GetDisk(b.disks[0].disk_id);
+  Instance j = GetInstance(b.instance_id);
+  d.slot = 12;
+  j.attached[0].slot = 12;
+  Put(d);
+  Put(j);
+  ExpectViolation(Run(true), check_kind::kAttachment, {b.disks[0].disk_id, b.instance_id});
+}
+
+TEST_F(CheckTest, MoreThanTwelveDisksOnOneInstanceIsReported) {
+  auto a = CreateInstanceOk("a", 12);
+  auto x = CreateDiskOk("x");
+  Instance i = GetInstance(a.instance_id);
+  Disk d = GetDisk(x.disk_id);
+  i.attached.push_back(AttachedDisk{11, x.disk_id});  // (12 is not a slot: the count is what this test is about)
+  d.state = DiskState::kAttached;
+  d.instance_id = a.instance_id;
+  d.slot = 11;
+  Put(i);
+  Put(d);
+  CheckReport report = Run(true);
+  ExpectViolation(report, check_kind::kAttachment, {a.instance_id});
+  EXPECT_NE(Describe(report).find("13 disks attached, more than 12"), std::string::npos) << Describe(report);
+}
+
+TEST_F(CheckTest, ADiskAttachedToADestroyedOrMissingInstanceIsReported) {
+  auto a = CreateInstanceOk("a", 1);
+  Instance i = GetInstance(a.instance_id);
+  i.state = InstanceState::kDestroyed;
+  Put(i);
+  ExpectViolation(Run(true), check_kind::kAttachment, {a.disks[0].disk_id, a.instance_id});
+
+  ASSERT_TRUE(store_->db()->Delete(rocksdb::WriteOptions(), store_->handle(Cf::kInstances),
+                                   rocksdb::Slice(a.instance_id.AsBytes().data(), 16)).ok());
+  CheckReport report = Run(true);
+  ExpectViolation(report, check_kind::kAttachment, {a.disks[0].disk_id, a.instance_id});
+  EXPECT_NE(Describe(report).find("does not exist"), std::string::npos);
+}
+
+TEST_F(CheckTest, ABootDiskThatIsNotAttachedIsReported) {
+  auto a = CreateInstanceOk("a", 0);
+  auto x = CreateDiskOk("x");
+  Instance i = GetInstance(a.instance_id);
+  i.boot_disk_id = x.disk_id;
+  Put(i);
+  ExpectViolation(Run(true), check_kind::kAttachment, {a.instance_id, x.disk_id});
+}
+
+// --- 2. leaks of failed sagas
+
+TEST_F(CheckTest, ARecordOrVolumeLeftByAFailedSagaIsALeak) {
+  auto [params, saga] = FailedInstanceCreate("f");
+  ASSERT_TRUE(Run(true).ok());
+
+  Disk d = GetDisk(params.disks[1].disk_id);
+  d.state = DiskState::kDetached;
+  Put(d);
+  ASSERT_TRUE(CreateVolume(cp_->volumes_dir(), d.id, kDiskSize).ok());  // whole, but it should not be there
+  ExpectViolation(Run(true), check_kind::kLeak, {d.id, saga});
+  d.state = DiskState::kDestroyed;
+  Put(d);
+  ASSERT_TRUE(RemoveVolume(cp_->volumes_dir(), d.id).ok());
+
+  Instance i = GetInstance(params.instance_id);
+  i.state = InstanceState::kStopped;
+  Put(i);
+  ExpectViolation(Run(true), check_kind::kLeak, {i.id, saga});
+  i.state = InstanceState::kDestroyed;
+  Put(i);
+
+  ASSERT_TRUE(CreateVolume(cp_->volumes_dir(), params.disks[0].disk_id, kDiskSize).ok());
+  ExpectViolation(Run(true), check_kind::kLeak, {params.disks[0].disk_id, saga});
+}
+
+// --- 3. records held in `creating`
+
+TEST_F(CheckTest, AnInstanceCreatingAfterItsSagaEndedIsReported) {
+  auto a = CreateInstanceOk("a", 0);
+  Instance i = GetInstance(a.instance_id);
+  i.state = InstanceState::kCreating;
+  Put(i);
+  ExpectViolation(Run(false), check_kind::kCreatingInstance, {a.instance_id, *i.saga_id});
+
+  auto orphan = datastore_->CreateInstance(InstanceSpec{Uuid::Generate(), kProject, "orphan", 1, 1 << 20, {}});
+  ASSERT_TRUE(orphan.ok());
+  CheckReport report = Run(false);
+  ExpectViolation(report, check_kind::kCreatingInstance, {orphan->id});
+  EXPECT_NE(Describe(report).find("no saga is creating it"), std::string::npos);
+}
+
+TEST_F(CheckTest, ADiskCreatingAfterItsSagaEndedIsReported) {
+  auto x = CreateDiskOk("x");
+  Disk d = GetDisk(x.disk_id);
+  d.state = DiskState::kCreating;
+  Put(d);
+  ExpectViolation(Run(false), check_kind::kCreatingDisk, {x.disk_id, *d.saga_id});
+}
+
+TEST_F(CheckTest, CreatingRecordsOfARunningSagaAreFineUnlessQuiescent) {
+  auto params = *PlanInstanceCreate(InstanceRequest("live", 1));
+  SagaRecord saga = FakeSaga("instance-create", Json(params), SagaState::kRunning);
+  ASSERT_TRUE(datastore_->CreateInstance(InstanceSpec{params.instance_id, kProject, "live", 1, 1 << 20, saga.id}).ok());
+  const auto& dp = params.disks[0];
+  ASSERT_TRUE(datastore_->CreateDisk(DiskSpec{dp.disk_id, kProject, dp.name, dp.size_bytes, saga.id}).ok());
+  CheckReport running = Run(false);
+  EXPECT_TRUE(running.ok()) << Describe(running);
+
+  CheckReport quiescent = Run(true);
+  EXPECT_FALSE(quiescent.ok());
+  std::set<std::string> kinds;
+  for (const auto& f : quiescent.violations) kinds.insert(f.kind);
+  EXPECT_EQ(kinds, (std::set<std::string>{check_kind::kUnfinishedSaga, check_kind::kCreatingInstance,
+                                          check_kind::kCreatingDisk}))
+      << Describe(quiescent);
+}
+
+TEST_F(CheckTest, AnInstanceHeldInCreatingByAStuckSagaIsANoteNotAViolation) {
+  auto params = *PlanInstanceCreate(InstanceRequest("stuck", 1));
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("stop", Status::InvalidRequest("injected"));
+  plan->FailUndo("instance", Status::Conflict("injected: forever"), FaultPlan::kAlways);
+  cp_->executor().SetFaultPlan(plan);
+  SagaResult r = Wait(cp_->CreateInstance(params));
+  ASSERT_EQ(r.state, SagaState::kStuck);
+  CheckReport report = Run(true);
+  EXPECT_TRUE(report.ok()) << Describe(report);
+  EXPECT_TRUE(HasNote(report, check_kind::kStuckSaga, r.id)) << Describe(report);
+  EXPECT_TRUE(HasNote(report, check_kind::kCreatingInstance, params.instance_id)) << Describe(report);
+}
+
+// --- 4. the saga log
+
+TEST_F(CheckTest, AnIllegalEventInASagaLogIsReported) {
+  auto a = CreateInstanceOk("a", 0);
+  const Uuid saga = *GetInstance(a.instance_id).saga_id;
+  auto events = ReadSagaEvents(*store_, saga);
+  ASSERT_TRUE(events.ok());
+  SagaEvent undo;
+  undo.node = events->back().event.node;
+  undo.type = EventType::kUndoFinished;  // but no node failed
+  Put(Cf::kSagaEvents, SagaEventKey(saga, events->back().seq + 1), Encode(undo));
+  CheckReport report = Run(true);
+  ExpectViolation(report, check_kind::kSagaLog, {saga});
+  EXPECT_NE(Describe(report).find("no node has failed"), std::string::npos) << Describe(report);
+}
+
+TEST_F(CheckTest, ACachedStateTheLogContradictsIsReported) {
+  auto a = CreateInstanceOk("a", 0);
+  SagaRecord rec = ReadSaga(*GetInstance(a.instance_id).saga_id);
+  rec.state = SagaState::kFailed;
+  Put(rec);
+  // (The instance it made is now also a leak of a failed saga.)
+  ExpectViolation(Run(true), check_kind::kSagaLog, {rec.id}, /*only=*/false);
+
+  rec.state = SagaState::kUnwinding;  // the log has no failure
+  Put(rec);
+  CheckReport report = Run(false);
+  ExpectViolation(report, check_kind::kSagaLog, {rec.id});
+}
+
+TEST_F(CheckTest, EventsOfASagaWithNoRecordAreReported) {
+  const Uuid ghost = Uuid::Generate();
+  SagaEvent e;
+  e.type = EventType::kSucceeded;
+  Put(Cf::kSagaEvents, SagaEventKey(ghost, 1), Encode(e));
+  Put(Cf::kSagaEvents, SagaEventKey(ghost, 2), Encode(e));
+  CheckReport report = Run(true);
+  ExpectViolation(report, check_kind::kSagaLog, {ghost});
+  EXPECT_EQ(report.violations.size(), 1u) << Describe(report);
+}
+
+// --- 5. unfinished sagas
+
+TEST_F(CheckTest, ARunningOrUnwindingSagaIsAViolationOnlyWhenQuiescent) {
+  SagaRecord running = FakeSaga("disk-attach", Json::object(), SagaState::kRunning);
+  SagaRecord unwinding = FakeSaga("disk-attach", Json::object(), SagaState::kUnwinding);
+  // (An unwinding saga's log must hold a failure.)
+  SagaEvent failed;
+  failed.type = EventType::kFailed;
+  failed.error = "injected";
+  Put(Cf::kSagaEvents, SagaEventKey(unwinding.id, 1), Encode(failed));
+  CheckReport live = Run(false);
+  EXPECT_TRUE(live.ok()) << Describe(live);
+  CheckReport quiescent = Run(true);
+  ExpectViolation(quiescent, check_kind::kUnfinishedSaga, {running.id});
+  ExpectViolation(quiescent, check_kind::kUnfinishedSaga, {unwinding.id});
+}
+
+// --- 6. volumes
+
+TEST_F(CheckTest, ALiveDiskWithoutItsVolumeIsReported) {
+  auto x = CreateDiskOk("x");
+  std::filesystem::remove(VolumePath(cp_->volumes_dir(), x.disk_id));
+  ExpectViolation(Run(false), check_kind::kVolume, {x.disk_id});
+}
+
+TEST_F(CheckTest, AVolumeWithoutALiveDiskIsReported) {
+  const Uuid stray = Uuid::Generate();
+  ASSERT_TRUE(CreateVolume(cp_->volumes_dir(), stray, 4096).ok());
+  ExpectViolation(Run(false), check_kind::kVolume, {stray});
+  std::filesystem::remove(VolumePath(cp_->volumes_dir(), stray));
+
+  auto x = CreateDiskOk("x");
+  ASSERT_EQ(Wait(cp_->DeleteDisk(x.disk_id)).state, SagaState::kSucceeded);
+  ASSERT_TRUE(CreateVolume(cp_->volumes_dir(), x.disk_id, 4096).ok());
+  ExpectViolation(Run(false), check_kind::kVolume, {x.disk_id});
+}
+
+TEST_F(CheckTest, AVolumeOfADiskThatARunningDeleteIsRemovingIsFineUnlessQuiescent) {
+  auto x = CreateDiskOk("x");
+  ASSERT_TRUE(datastore_->DeleteDisk(x.disk_id).ok());  // the delete's first step, done; its volume step is next
+  SagaRecord deleting = FakeSaga("disk-delete", Json(DiskDeleteParams{x.disk_id}), SagaState::kRunning);
+  CheckReport live = Run(false);
+  EXPECT_TRUE(live.ok()) << Describe(live);
+  CheckReport quiescent = Run(true);
+  std::set<std::string> kinds;
+  for (const auto& f : quiescent.violations) kinds.insert(f.kind);
+  EXPECT_EQ(kinds, (std::set<std::string>{check_kind::kUnfinishedSaga, check_kind::kVolume})) << Describe(quiescent);
+}
+
+TEST_F(CheckTest, ACreatingDiskMayLackItsVolumeWhileItsSagaRuns) {
+  auto p = *PlanDiskCreate(DiskCreateRequest{kProject, "young", kDiskSize});
+  SagaRecord saga = FakeSaga("disk-create", Json(p), SagaState::kRunning);
+  ASSERT_TRUE(datastore_->CreateDisk(DiskSpec{p.disk_id, kProject, p.name, p.size_bytes, saga.id}).ok());
+  CheckReport report = Run(false);
+  EXPECT_TRUE(report.ok()) << Describe(report);
+}
+
+TEST_F(CheckTest, OtherFilesInTheVolumesDirectoryAreNotes) {
+  std::ofstream(std::filesystem::path(cp_->volumes_dir()) / "README") << "not a volume\n";
+  CheckReport report = Run(true);
+  EXPECT_TRUE(report.ok()) << Describe(report);
+  ASSERT_EQ(report.notes.size(), 1u);
+  EXPECT_EQ(report.notes[0].kind, check_kind::kOtherFile);
+}
+
+// --- damaged bytes
+
+TEST_F(CheckTest, CorruptedRecordsAreCorruptionFindingsNotCrashes) {
+  auto a = CreateInstanceOk("a", 1);
+  const Uuid saga = *GetInstance(a.instance_id).saga_id;
+  Put(Cf::kInstances, a.instance_id.AsBytes(), "garbage");
+  ExpectViolation(Run(true), check_kind::kCorruption, {a.instance_id});
+
+  Put(Cf::kDisks, a.disks[0].disk_id.AsBytes(), std::string(64, '\xff'));
+  Put(Cf::kSagas, saga.AsBytes(), "");
+  Put(Cf::kInstances, "short key", "x");
+  CheckReport report = Run(true);
+  ExpectViolation(report, check_kind::kCorruption, {a.disks[0].disk_id});
+  ExpectViolation(report, check_kind::kCorruption, {saga});
+  ExpectViolation(report, check_kind::kCorruption, {});
+}
+
+TEST_F(CheckTest, ACorruptedEventIsACorruptionFinding) {
+  auto a = CreateInstanceOk("a", 0);
+  const Uuid saga = *GetInstance(a.instance_id).saga_id;
+  Put(Cf::kSagaEvents, SagaEventKey(saga, 1), "not an event");
+  ExpectViolation(Run(true), check_kind::kCorruption, {saga});
+}
+
+TEST_F(CheckTest, TheReportHasAJsonForm) {
+  const Uuid stray = Uuid::Generate();
+  ASSERT_TRUE(CreateVolume(cp_->volumes_dir(), stray, 4096).ok());
+  nlohmann::json j = ToJson(Run(true));
+  EXPECT_EQ(j["ok"], false);
+  ASSERT_EQ(j["violations"].size(), 1u);
+  EXPECT_EQ(j["violations"][0]["kind"], "volume");
+  EXPECT_EQ(j["violations"][0]["ids"][0], stray.ToString());
+}
+
+}  // namespace
+}  // namespace sagadb
