@@ -466,15 +466,18 @@ void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
     }
   }
 
+  uint32_t lock_conflicts = 0;
   for (uint32_t attempt = 1;; ++attempt) {
     const int64_t start_ns = NowNs();
     Result<Json> out = Status::Internal("not run");
     Status commit = Status::OK();
+    bool lock_conflict = false;
     if (def.kind == ActionKind::kLocal) {
       WriteTxn txn = datastore_->NewTxn();
       ActionContext ctx(run.get(), i, &txn, datastore_, app, attempt);
       auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
       out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
+      lock_conflict = !out.ok() && txn.lock_conflict();
       if (out.ok() && plan) {
         if (auto after = plan->TakeAfterStageFault(name)) out = *after;  // the staged writes die with txn
       }
@@ -521,6 +524,10 @@ void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
     }
 
     // The action failed, or its commit did: either way nothing of it was written.
+    if (RetryLockConflict(lock_conflict, &lock_conflicts)) {
+      --attempt;  // a record lock taken out of order says nothing about the action: not an attempt
+      continue;
+    }
     Status error = out.ok() ? commit : out.status();
     if (error.IsRetryable() && attempt < options_.forward_retry.max_attempts && !stop_.load()) {
       {
@@ -539,6 +546,18 @@ void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
     RecordFailure(run, i, error, attempt);
     return;
   }
+}
+
+bool SagaExecutor::RetryLockConflict(bool conflict, uint32_t* conflicts) {
+  if (!conflict || stop_.load() || *conflicts >= kMaxLockConflictRetries) return false;
+  ++*conflicts;
+  {
+    std::lock_guard lock(mu_);
+    stats_.lock_conflict_retries++;
+  }
+  // The holder of the busy stripe is committing; give it a moment rather than spinning.
+  std::this_thread::sleep_for(std::chrono::microseconds(20 * std::min<uint32_t>(*conflicts, 50)));
+  return true;
 }
 
 void SagaExecutor::RecordFailure(const std::shared_ptr<SagaRun>& run, uint32_t i, const Status& error,
@@ -590,15 +609,18 @@ void SagaExecutor::RunUndo(std::shared_ptr<SagaRun> run, uint32_t i) {
     return def.undo ? Invoke(def.undo, ctx) : Status::OK();
   };
 
+  uint32_t lock_conflicts = 0;
   for (uint32_t attempt = 1;; ++attempt) {
     const int64_t start_ns = NowNs();
     Status st;
+    bool lock_conflict = false;
     auto injected = plan ? plan->TakeUndoFault(name) : std::nullopt;
     if (def.kind == ActionKind::kLocal) {
       {
         WriteTxn txn = datastore_->NewTxn();  // its locks are released before any second run below
         ActionContext ctx(run.get(), i, &txn, datastore_, app, attempt);
         st = injected ? *injected : run_undo(ctx);
+        lock_conflict = !st.ok() && txn.lock_conflict();
         if (st.ok()) {
           CommitRequest req;
           req.txn = &txn;
@@ -627,6 +649,10 @@ void SagaExecutor::RunUndo(std::shared_ptr<SagaRun> run, uint32_t i) {
       }
     }
 
+    if (RetryLockConflict(lock_conflict, &lock_conflicts)) {
+      --attempt;
+      continue;
+    }
     if (st.ok()) {
       std::lock_guard lock(run->mu);
       run->nodes[i].undo_attempts = attempt;

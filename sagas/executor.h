@@ -93,6 +93,7 @@ struct ExecutorStats {
   uint64_t action_retries = 0;
   uint64_t undo_retries = 0;
   uint64_t log_retries = 0;
+  uint64_t lock_conflict_retries = 0;  // local steps re-run after taking record locks out of order
 };
 
 class SagaExecutor {
@@ -151,6 +152,10 @@ class SagaExecutor {
   void RecordUndoFailure(const std::shared_ptr<SagaRun>& run, uint32_t node, const Status& error,
                          uint32_t attempts);
   void Halt(const std::shared_ptr<SagaRun>& run, const Status& error);
+  // Whether a local step that met a lock-order conflict (WriteTxn::lock_conflict) should simply run again: such
+  // a conflict is not the step's failure and does not use up its retries. Bounded, to rule out livelock.
+  static constexpr uint32_t kMaxLockConflictRetries = 10'000;
+  bool RetryLockConflict(bool conflict, uint32_t* conflicts);
 
   // Writes the txn (if any), the events and the record in one synced batch via the saga's commit queue.
   Status Commit(SagaRun& run, CommitRequest* request);

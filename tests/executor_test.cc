@@ -352,3 +352,41 @@ TEST(DagBuilderTest, RejectsDuplicateNamesEmptyStagesAndNonAncestorParams) {
 
 }  // namespace
 }  // namespace sagadb
+
+namespace sagadb {
+namespace {
+
+TEST_F(ExecutorTest, ALockOrderConflictIsRunAgainWithoutUsingUpTheStepsRetries) {
+  // Two ids whose stripes are in descending order, so taking them one after the other is out of order.
+  Uuid high = Uuid::Generate(), low = Uuid::Generate();
+  KeyLocks& locks = *datastore_->locks();
+  while (locks.StripeOf(high) <= locks.StripeOf(low)) low = Uuid::Generate();
+  ActionRegistry reg;
+  (void)reg.Register({"lock.out_of_order", ActionKind::kLocal, [&](ActionContext& ctx) -> Result<Json> {
+                        SAGADB_RETURN_IF_ERROR(ctx.txn()->Lock({high}));
+                        SAGADB_RETURN_IF_ERROR(ctx.txn()->Lock({low}));
+                        return Json("locked");
+                      }});
+  ExecutorOptions o = FastOptions();
+  o.forward_retry.max_attempts = 2;
+  SagaExecutor ex(datastore_.get(), &reg, o);
+  DagBuilder b("locks");
+  b.Append(NodeSpec::Action("step", "lock.out_of_order"));
+
+  // Another holder keeps `low` busy for far longer than the step's own retries would last.
+  auto holder = std::make_unique<WriteTxn>(store_.get(), &locks);
+  ASSERT_TRUE(holder->Lock({low}).ok());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    holder.reset();
+  });
+  auto r = ex.Run(*b.Build(), Json::object());
+  release.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kSucceeded) << r->error.ToString();
+  EXPECT_GT(ex.stats().lock_conflict_retries, 0u);
+  EXPECT_EQ(ex.stats().action_retries, 0u);
+}
+
+}  // namespace
+}  // namespace sagadb
