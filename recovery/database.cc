@@ -1,7 +1,5 @@
 #include "recovery/database.h"
 
-#include <cstdio>
-
 namespace sagadb {
 
 Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options, const ActionRegistry* registry,
@@ -18,17 +16,8 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   db->datastore_ = std::make_unique<Datastore>(db->store_.get());
   db->executor_ = std::make_unique<SagaExecutor>(db->datastore_.get(), registry, options.executor, std::move(app));
 
-  std::vector<SagaHandle> handles;
-  SAGADB_RETURN_IF_ERROR(RecoverSagas(*db->store_, *db->executor_, *registry, &db->report_, &handles));
-  if (options.wait_for_recovery) WaitForRecoveredSagas(handles, &db->report_);
-  if (!db->report_.empty() || !db->report_.unreadable.empty()) {
-    const std::string line = db->report_.Summary();
-    if (options.log) {
-      options.log(line);
-    } else {
-      std::fprintf(stderr, "sagadb: %s\n", line.c_str());
-    }
-  }
+  SAGADB_RETURN_IF_ERROR(RecoverAtOpen(*db->store_, *db->executor_, *registry, options.wait_for_recovery,
+                                       options.log, &db->report_));
   return db;
 }
 

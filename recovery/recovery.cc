@@ -1,6 +1,7 @@
 #include "recovery/recovery.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "engine/clock.h"
 #include "sagas/saga_log.h"
@@ -134,6 +135,26 @@ void WaitForRecoveredSagas(const std::vector<SagaHandle>& handles, RecoveryRepor
     }
   }
   report->finish_seconds += SecondsSince(start);
+}
+
+}  // namespace sagadb
+
+namespace sagadb {
+
+Status RecoverAtOpen(Store& store, SagaExecutor& executor, const ActionRegistry& registry, bool wait,
+                     const std::function<void(std::string_view)>& log, RecoveryReport* report) {
+  std::vector<SagaHandle> handles;
+  SAGADB_RETURN_IF_ERROR(RecoverSagas(store, executor, registry, report, &handles));
+  if (wait) WaitForRecoveredSagas(handles, report);
+  if (!report->empty() || !report->unreadable.empty()) {
+    const std::string line = report->Summary();
+    if (log) {
+      log(line);
+    } else {
+      std::fprintf(stderr, "sagadb: %s\n", line.c_str());
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace sagadb

@@ -15,7 +15,9 @@
 // resumes in the same way.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/status.h"
@@ -51,5 +53,10 @@ Status RecoverSagas(Store& store, SagaExecutor& executor, const ActionRegistry& 
 
 // Waits for the handles RecoverSagas returned and records how each saga ended.
 void WaitForRecoveredSagas(const std::vector<SagaHandle>& handles, RecoveryReport* report);
+
+// What every open does: RecoverSagas, then (if `wait`) WaitForRecoveredSagas, then hands the summary to `log`
+// (or one line on stderr when `log` is empty) if there was anything to recover.
+Status RecoverAtOpen(Store& store, SagaExecutor& executor, const ActionRegistry& registry, bool wait,
+                     const std::function<void(std::string_view)>& log, RecoveryReport* report);
 
 }  // namespace sagadb

@@ -8,6 +8,7 @@
 #include "tools/admin_commands.h"
 #include "tools/cli.h"
 #include "tools/inspect_commands.h"
+#include "tools/mutate_commands.h"
 
 namespace sagadb::tool {
 namespace {
@@ -18,6 +19,10 @@ struct Args {
   std::string state;
   std::string reason;
   bool svg = false;
+  bool quiescent = false;
+  std::string size;
+  InstanceCreateArgs create;
+  DemoArgs demo;
 };
 
 int Main(int argc, char** argv) {
@@ -38,9 +43,36 @@ int Main(int argc, char** argv) {
   };
   auto bind = [&](CLI::App* s, std::function<int()> fn) { s->callback([&command, fn] { command = fn; }); };
 
+  // demo
+  CLI::App* demo = sub(&app, "demo", "the overload scenario: concurrent instance-creates under transient faults");
+  demo->add_option("--instances", a.demo.instances, "instance-create sagas")->capture_default_str();
+  demo->add_option("--disks", a.demo.disks, "disks per instance (0-12)")->capture_default_str();
+  demo->add_option("--fail-rate", a.demo.fail_rate, "fraction of store operations that fail transiently")
+      ->capture_default_str();
+  demo->add_option("--seed", a.demo.seed, "fault injector seed (default: from the clock)");
+  demo->add_option("--concurrency", a.demo.concurrency, "sagas in flight at once (default: all)");
+  bind(demo, [&] { return Demo(g, a.demo); });
+
+  // check, recover
+  CLI::App* check = sub(&app, "check", "verify the invariants (exit 1 on any violation)");
+  check->add_flag("--quiescent", a.quiescent, "also require that no saga is executing");
+  bind(check, [&] { return CheckCommand(g, a.quiescent); });
+  bind(sub(&app, "recover", "open the database, finish every interrupted saga, print the report"),
+       [&] { return Recover(g); });
+
   // instance
   CLI::App* instance = sub(&app, "instance", "instances");
   instance->require_subcommand(1);
+  CLI::App* icreate = sub(instance, "create", "create an instance with new disks (a saga)");
+  icreate->add_option("name", a.create.name, "instance name")->required();
+  icreate->add_option("--disks", a.create.disks, "new disks to create and attach (0-12)")->capture_default_str();
+  icreate->add_option("--disk-size", a.create.disk_size, "size of each disk (e.g. 10GiB)")->capture_default_str();
+  icreate->add_option("--cpus", a.create.cpus, "cpus")->capture_default_str();
+  icreate->add_option("--memory", a.create.memory, "memory (e.g. 4GiB)")->capture_default_str();
+  bind(icreate, [&] { return InstanceCreate(g, a.create); });
+  CLI::App* idelete = sub(instance, "delete", "delete a stopped instance; its disks stay, detached");
+  idelete->add_option("instance", a.id, "ID or NAME")->required();
+  bind(idelete, [&] { return InstanceDelete(g, a.id); });
   bind(sub(instance, "list", "list instances"), [&] { return InstanceList(g); });
   CLI::App* ishow = sub(instance, "show", "show one instance");
   ishow->add_option("instance", a.id, "ID or NAME")->required();
@@ -53,6 +85,22 @@ int Main(int argc, char** argv) {
   CLI::App* dshow = sub(disk, "show", "show one disk");
   dshow->add_option("disk", a.id, "ID or NAME")->required();
   bind(dshow, [&] { return DiskShow(g, a.id); });
+
+  CLI::App* dcreate = sub(disk, "create", "create a detached disk with its volume (a saga)");
+  dcreate->add_option("name", a.id, "disk name")->required();
+  dcreate->add_option("--size", a.size, "size (e.g. 10GiB)")->required();
+  bind(dcreate, [&] { return DiskCreate(g, a.id, a.size); });
+  CLI::App* dattach = sub(disk, "attach", "attach a disk to a creating or stopped instance");
+  dattach->add_option("disk", a.id, "disk ID or NAME")->required();
+  dattach->add_option("instance", a.second, "instance ID or NAME")->required();
+  bind(dattach, [&] { return DiskAttach(g, a.id, a.second); });
+  CLI::App* ddetach = sub(disk, "detach", "detach a disk from its instance");
+  ddetach->add_option("disk", a.id, "disk ID or NAME")->required();
+  ddetach->add_option("instance", a.second, "instance ID or NAME")->required();
+  bind(ddetach, [&] { return DiskDetach(g, a.id, a.second); });
+  CLI::App* ddelete = sub(disk, "delete", "delete a detached or faulted disk and its volume");
+  ddelete->add_option("disk", a.id, "disk ID or NAME")->required();
+  bind(ddelete, [&] { return DiskDelete(g, a.id); });
 
   // saga
   CLI::App* saga = sub(&app, "saga", "sagas and their log");

@@ -1,0 +1,263 @@
+#include "tools/mutate_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+
+#include "engine/names.h"
+#include "recovery/check.h"
+#include "recovery/control_plane_database.h"
+#include "recovery/overload.h"
+#include "sagas/controlplane/volumes.h"
+#include "tools/records_json.h"
+#include "tools/units.h"
+
+namespace sagadb::tool {
+namespace {
+
+Result<std::unique_ptr<ControlPlaneDatabase>> OpenOwned(const GlobalOptions& g, bool create) {
+  ControlPlaneDatabaseOptions o;
+  o.path = g.db;
+  o.create_if_missing = create;
+  o.log = [](std::string_view line) { std::fprintf(stderr, "sagadb: %.*s\n", static_cast<int>(line.size()), line.data()); };
+  return ControlPlaneDatabase::Open(o);
+}
+
+// Waits for the saga and prints its outcome; the exit code says whether it succeeded.
+int Finish(const GlobalOptions& g, Result<SagaHandle> handle, const std::function<void()>& print_success) {
+  if (!handle.ok()) {
+    return handle.status().code() == Code::kInvalidRequest && handle.status().message().find("must") != std::string::npos
+               ? UsageError(handle.status().message())
+               : Fail(handle.status());
+  }
+  auto r = handle->Wait();
+  if (!r.ok()) return Fail(r.status());
+  if (r->state == SagaState::kSucceeded) {
+    print_success();
+    return kExitOk;
+  }
+  const std::string what = r->state == SagaState::kStuck ? "is stuck" : "failed and was unwound";
+  std::fprintf(stderr, "sagadb: saga %s %s at %s: %s\n", r->id.ToString().c_str(), what.c_str(),
+               r->error_node.c_str(), r->error.message().c_str());
+  return kExitFailed;
+}
+
+void PrintInstance(const GlobalOptions& g, Datastore& ds, const Uuid& id) {
+  auto inst = ds.GetInstance(id);
+  if (!inst.ok()) return;
+  if (g.json) {
+    PrintJson(InstanceJson(*inst));
+  } else {
+    std::cout << "instance " << inst->name << " " << inst->id.ToString() << " " << ToString(inst->state) << ", "
+              << inst->attached.size() << " disk(s)\n";
+  }
+}
+
+void PrintDisk(const GlobalOptions& g, Datastore& ds, const Uuid& id) {
+  auto disk = ds.GetDisk(id);
+  if (!disk.ok()) return;
+  if (g.json) {
+    PrintJson(DiskJson(*disk));
+  } else {
+    std::cout << "disk " << disk->name << " " << disk->id.ToString() << " " << ToString(disk->state);
+    if (disk->instance_id) std::cout << " on " << disk->instance_id->ToString() << " slot " << disk->slot;
+    std::cout << "\n";
+  }
+}
+
+}  // namespace
+
+int InstanceCreate(const GlobalOptions& g, const InstanceCreateArgs& a) {
+  // Everything the request alone can refuse is refused before the database is touched.
+  if (Status st = ValidateName(a.name, "instance name"); !st.ok()) return UsageError(st.message());
+  if (Status st = ValidateName(g.project, "project"); !st.ok()) return UsageError(st.message());
+  auto disk_size = ParseSize(a.disk_size);
+  if (!disk_size) return UsageError(fmt::format("--disk-size \"{}\" is not a size (e.g. 10GiB)", a.disk_size));
+  auto memory = ParseSize(a.memory);
+  if (!memory) return UsageError(fmt::format("--memory \"{}\" is not a size (e.g. 4GiB)", a.memory));
+  if (a.disks < 0 || a.disks > kMaxDisksPerInstance) {
+    return UsageError(fmt::format("--disks must be 0-{}", kMaxDisksPerInstance));
+  }
+  if (a.cpus == 0) return UsageError("--cpus must be at least 1");
+  InstanceCreateRequest req{g.project, a.name, a.cpus, *memory, {}};
+  for (int i = 0; i < a.disks; ++i) req.disks.push_back({fmt::format("{}-d{}", a.name, i), *disk_size});
+  auto params = PlanInstanceCreate(req);
+  if (!params.ok()) return UsageError(params.status().message());
+  auto db = OpenOwned(g, true);
+  if (!db.ok()) return Fail(db.status());
+  return Finish(g, (*db)->control_plane().CreateInstance(*params),
+                [&] { PrintInstance(g, (*db)->datastore(), params->instance_id); });
+}
+
+int InstanceDelete(const GlobalOptions& g, const std::string& id_or_name) {
+  auto db = OpenOwned(g, false);
+  if (!db.ok()) return Fail(db.status());
+  auto id = ResolveRecord((*db)->store(), g, RecordKind::kInstance, id_or_name);
+  if (!id.ok()) return Fail(id.status());
+  return Finish(g, (*db)->control_plane().DeleteInstance(*id), [&] { PrintInstance(g, (*db)->datastore(), *id); });
+}
+
+int DiskCreate(const GlobalOptions& g, const std::string& name, const std::string& size_text) {
+  if (Status st = ValidateName(name, "disk name"); !st.ok()) return UsageError(st.message());
+  if (Status st = ValidateName(g.project, "project"); !st.ok()) return UsageError(st.message());
+  auto size = ParseSize(size_text);
+  if (!size) return UsageError(fmt::format("--size \"{}\" is not a size (e.g. 10GiB)", size_text));
+  auto params = PlanDiskCreate(DiskCreateRequest{g.project, name, *size});
+  if (!params.ok()) return UsageError(params.status().message());
+  auto db = OpenOwned(g, true);
+  if (!db.ok()) return Fail(db.status());
+  return Finish(g, (*db)->control_plane().CreateDisk(*params),
+                [&] { PrintDisk(g, (*db)->datastore(), params->disk_id); });
+}
+
+namespace {
+
+int AttachOrDetach(const GlobalOptions& g, const std::string& disk_text, const std::string& instance_text,
+                   bool attach) {
+  auto db = OpenOwned(g, false);
+  if (!db.ok()) return Fail(db.status());
+  auto disk = ResolveRecord((*db)->store(), g, RecordKind::kDisk, disk_text);
+  if (!disk.ok()) return Fail(disk.status());
+  auto instance = ResolveRecord((*db)->store(), g, RecordKind::kInstance, instance_text);
+  if (!instance.ok()) return Fail(instance.status());
+  auto& cp = (*db)->control_plane();
+  return Finish(g, attach ? cp.AttachDisk(*disk, *instance) : cp.DetachDisk(*disk, *instance),
+                [&] { PrintDisk(g, (*db)->datastore(), *disk); });
+}
+
+}  // namespace
+
+int DiskAttach(const GlobalOptions& g, const std::string& disk, const std::string& instance) {
+  return AttachOrDetach(g, disk, instance, true);
+}
+
+int DiskDetach(const GlobalOptions& g, const std::string& disk, const std::string& instance) {
+  return AttachOrDetach(g, disk, instance, false);
+}
+
+int DiskDelete(const GlobalOptions& g, const std::string& disk_text) {
+  auto db = OpenOwned(g, false);
+  if (!db.ok()) return Fail(db.status());
+  auto disk = ResolveRecord((*db)->store(), g, RecordKind::kDisk, disk_text);
+  if (!disk.ok()) return Fail(disk.status());
+  return Finish(g, (*db)->control_plane().DeleteDisk(*disk), [&] { PrintDisk(g, (*db)->datastore(), *disk); });
+}
+
+int Recover(const GlobalOptions& g) {
+  auto db = OpenOwned(g, false);
+  if (!db.ok()) return Fail(db.status());
+  const RecoveryReport& r = (*db)->recovery();
+  if (g.json) {
+    auto ids = [](const std::vector<Uuid>& v) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& id : v) a.push_back(id.ToString());
+      return a;
+    };
+    PrintJson({{"scanned", r.scanned},
+               {"resumed_forward", ids(r.resumed_forward)},
+               {"resumed_unwinding", ids(r.resumed_unwinding)},
+               {"marked_stuck", ids(r.marked_stuck)},
+               {"stuck_reasons", r.stuck_reasons},
+               {"unreadable", r.unreadable},
+               {"succeeded", ids(r.finished_succeeded)},
+               {"failed", ids(r.finished_failed)},
+               {"stuck", ids(r.finished_stuck)},
+               {"halted", ids(r.halted)},
+               {"load_seconds", r.load_seconds},
+               {"finish_seconds", r.finish_seconds}});
+  } else {
+    std::cout << r.Summary() << "\n";
+  }
+  return r.finished_stuck.empty() && r.marked_stuck.empty() && r.halted.empty() ? kExitOk : kExitFailed;
+}
+
+int CheckCommand(const GlobalOptions& g, bool quiescent) {
+  auto store = OpenForInspection(g);
+  if (!store.ok()) return Fail(store.status());
+  CheckOptions options;
+  options.quiescent = quiescent;
+  CheckReport report = Check(**store, VolumesDirFor(g.db), options);
+  if (g.json) {
+    PrintJson(ToJson(report));
+  } else {
+    std::cout << fmt::format("checked {} instances, {} disks, {} sagas, {} volumes: {} violation(s), {} note(s)\n",
+                             report.instances, report.disks, report.sagas, report.volumes, report.violations.size(),
+                             report.notes.size());
+    if (!report.violations.empty() || !report.notes.empty()) std::cout << Describe(report);
+  }
+  return report.ok() ? kExitOk : kExitFailed;
+}
+
+int Demo(const GlobalOptions& g, const DemoArgs& a) {
+  if (a.instances < 1 || a.instances > 10'000) return UsageError("--instances must be 1-10000");
+  if (a.disks < 0 || a.disks > kMaxDisksPerInstance) {
+    return UsageError(fmt::format("--disks must be 0-{}", kMaxDisksPerInstance));
+  }
+  if (a.fail_rate < 0 || a.fail_rate >= 1) return UsageError("--fail-rate must be in [0, 1)");
+  if (a.concurrency < 0) return UsageError("--concurrency must be positive");
+  auto db = OpenOwned(g, true);
+  if (!db.ok()) return Fail(db.status());
+
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  OverloadOptions o;
+  o.instances = a.instances;
+  o.disks_per_instance = a.disks;
+  o.fail_rate = a.fail_rate;
+  o.seed = a.seed != 0 ? a.seed : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+  o.concurrency = a.concurrency > 0 ? a.concurrency : a.instances;
+  // Unique per run, so the demo can run again on the same database.
+  o.name_prefix = fmt::format("demo-{}", std::chrono::duration_cast<std::chrono::milliseconds>(now).count() % 100'000'000);
+  const bool tty = isatty(STDOUT_FILENO) != 0 && !g.json;
+  const auto start = std::chrono::steady_clock::now();
+  if (tty) {
+    o.progress = [&](const OverloadProgress& p) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::printf("\r  %d/%d done: %d succeeded, %d failed, %d stuck; %d in flight; %.1f sagas/s   ", p.done,
+                  p.total, p.succeeded, p.failed, p.stuck, std::min(o.concurrency, p.total - p.done),
+                  secs > 0 ? p.done / secs : 0.0);
+      std::fflush(stdout);
+    };
+  }
+  if (!g.json) {
+    std::cout << fmt::format("sagadb demo: {} instance-creates x {} disks, {:.0f}% transient store faults, seed {}, "
+                             "concurrency {}, database {}\n",
+                             o.instances, o.disks_per_instance, o.fail_rate * 100, o.seed, o.concurrency, g.db);
+  }
+  auto report = RunOverloadScenario((*db)->control_plane(), o);
+  if (tty) std::printf("\n");
+  if (!report.ok()) return Fail(report.status());
+  const OverloadReport& r = *report;
+  if (g.json) {
+    PrintJson({{"instances", o.instances},
+               {"disks_per_instance", o.disks_per_instance},
+               {"fail_rate", o.fail_rate},
+               {"seed", o.seed},
+               {"succeeded", r.succeeded},
+               {"failed", r.failed},
+               {"stuck", r.stuck},
+               {"unfinished", r.unfinished},
+               {"injected_faults", r.injected_faults},
+               {"elapsed_seconds", r.elapsed.count()},
+               {"sagas_per_second", r.sagas_per_second},
+               {"check", ToJson(r.check)},
+               {"ok", r.ok()}});
+  } else {
+    std::cout << fmt::format("  succeeded              {}\n", r.succeeded)
+              << fmt::format("  failed, cleanly unwound {}\n", r.failed)
+              << fmt::format("  stuck                  {}\n", r.stuck)
+              << fmt::format("  unfinished             {}\n", r.unfinished)
+              << fmt::format("  faults injected        {}\n", r.injected_faults)
+              << fmt::format("  leaked / violations    {}\n", r.check.violations.size())
+              << fmt::format("  elapsed                {:.2f} s\n", r.elapsed.count())
+              << fmt::format("  sagas per second       {:.1f}\n", r.sagas_per_second);
+    for (const auto& p : r.problems) std::cout << "  problem: " << p << "\n";
+    if (!r.check.ok()) std::cout << Describe(r.check);
+    std::cout << (r.ok() ? "demo: OK (nothing stuck, every invariant holds)\n" : "demo: FAILED\n");
+  }
+  return r.ok() ? kExitOk : kExitFailed;
+}
+
+}  // namespace sagadb::tool
