@@ -208,9 +208,9 @@ TEST_F(RecoveryTest, RecoveryInterruptedAtEveryWriteConvergesToTheSameEndState) 
     std::string tag = "rc" + std::to_string(m);
     Uuid id = Interrupt(cut, tag, plan, nullptr);
     ASSERT_FALSE(id.IsNil());
-    // ...whose recovery is itself interrupted at its m-th write (the first write of an open is meta).
+    // ...whose recovery is itself interrupted at its m-th write (hooks see no write of the open itself).
     FaultInjector faults;
-    faults.FailWritesFrom(1 + m, Status::IOError("crash during recovery"));
+    faults.FailWritesFrom(m, Status::IOError("crash during recovery"));
     bool recovery_completed;
     {
       auto db = OpenDb(&faults);
