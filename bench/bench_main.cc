@@ -1,0 +1,186 @@
+// sagadb_bench: measures, in one run on one directory, the disk's ceiling and what sagadb makes of it.
+//
+//   sagadb_bench [--dir ./bench-data] [--runs 5] [--json] [--quick]
+//
+// Prints a table per section, the targets with their verdicts, and (with --json) every figure as JSON. Every
+// figure is the median over --runs runs. See docs/PERFORMANCE.md for results and how to read them.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "bench/bench_util.h"
+#include "bench/engine_bench.h"
+#include "bench/saga_bench.h"
+
+namespace sagadb::bench {
+namespace {
+
+using nlohmann::json;
+
+// The element-wise median of several runs of the same measurement (numbers are replaced by their median;
+// everything else is taken from the first run).
+json Median(const std::vector<json>& runs) {
+  const json& first = runs.front();
+  if (first.is_number() && !first.is_number_integer()) {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(r.get<double>());
+    return Percentile(v, 0.5);
+  }
+  if (first.is_number()) {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(r.get<double>());
+    return static_cast<int64_t>(Percentile(v, 0.5));
+  }
+  if (first.is_object()) {
+    json out = json::object();
+    for (auto it = first.begin(); it != first.end(); ++it) {
+      std::vector<json> parts;
+      for (const auto& r : runs) parts.push_back(r.at(it.key()));
+      out[it.key()] = Median(parts);
+    }
+    return out;
+  }
+  if (first.is_array()) {
+    json out = json::array();
+    for (size_t i = 0; i < first.size(); ++i) {
+      std::vector<json> parts;
+      for (const auto& r : runs) parts.push_back(r.at(i));
+      out.push_back(Median(parts));
+    }
+    return out;
+  }
+  return first;
+}
+
+template <typename F>
+json Repeat(int runs, F&& measure) {
+  std::vector<json> all;
+  for (int i = 0; i < runs; ++i) all.push_back(measure());
+  return Median(all);
+}
+
+void PrintSagaTable(const std::string& title, const json& s) {
+  std::cout << "\n" << title << "\n";
+  std::cout << fmt::format("  {:>11} {:>10} {:>9} {:>9} {:>14} {:>14}\n", "concurrency", "sagas/s", "p50 ms",
+                           "p99 ms", "synced wr/saga", "bytes/saga");
+  for (const auto& r : s["rows"]) {
+    std::cout << fmt::format("  {:>11} {:>10.1f} {:>9.2f} {:>9.2f} {:>14.1f} {:>14.0f}\n", r["concurrency"].get<int>(),
+                             r["sagas_per_sec"].get<double>(), r["p50_ms"].get<double>(), r["p99_ms"].get<double>(),
+                             r["synced_writes_per_saga"].get<double>(), r["bytes_per_saga"].get<double>());
+  }
+}
+
+int Main(int argc, char** argv) {
+  BenchConfig c;
+  int runs = 1;
+  bool as_json = false;
+  int recovery_sagas = 10'000;
+  int recovery_disks = 2;
+  std::string sagadb_binary = SAGADB_BINARY;
+  CLI::App app("sagadb_bench: throughput, latency, recovery time and write cost against the disk's limit");
+  app.add_option("--dir", c.root, "where scratch databases are made")->capture_default_str();
+  app.add_option("--runs", runs, "runs per measurement; figures are medians")->capture_default_str();
+  app.add_option("--recovery-sagas", recovery_sagas, "sagas interrupted for the recovery section")->capture_default_str();
+  app.add_option("--recovery-disks", recovery_disks, "disks per interrupted saga")->capture_default_str();
+  app.add_option("--sagadb", sagadb_binary, "the sagadb binary (for the overload scenario's RSS)");
+  app.add_flag("--json", as_json, "print the figures as JSON");
+  app.add_flag("--quick", c.quick, "a smoke run with tiny counts");
+  CLI11_PARSE(app, argc, argv);
+  if (c.quick) recovery_sagas = std::min(recovery_sagas, 100);
+  runs = std::max(runs, 1);
+
+  const std::vector<int> ceiling_levels = {1, 8, 32};
+  const std::vector<int> saga_levels = {1, 8, 32, 64};
+  json report;
+  report["runs"] = runs;
+  report["ceiling"] = Repeat(runs, [&] { return MeasureCeiling(c, ceiling_levels); });
+  report["instance_create_sync"] = Repeat(runs, [&] { return MeasureInstanceCreate(c, true, 11, saga_levels); });
+  report["instance_create_nosync"] = Repeat(runs, [&] { return MeasureInstanceCreate(c, false, 11, saga_levels); });
+  report["recovery"] = Repeat(runs, [&] { return MeasureRecovery(c, recovery_sagas, recovery_disks); });
+  report["attach_detach"] = Repeat(runs, [&] { return MeasureAttachDetach(c, {1, 8}); });
+  report["overload_rss"] = Repeat(runs, [&] { return MeasureOverloadRss(c, sagadb_binary); });
+
+  // Targets.
+  const json& ceil = report["ceiling"]["synced_batches"];
+  double batches_at_32 = 0;
+  for (const auto& r : ceil) if (r["concurrency"] == 32) batches_at_32 = r["batches_per_sec"].get<double>();
+  json row32;
+  for (const auto& r : report["instance_create_sync"]["rows"]) if (r["concurrency"] == 32) row32 = r;
+  const double writes_per_saga = row32["synced_writes_per_saga"].get<double>();
+  const double saga_ceiling = writes_per_saga > 0 ? batches_at_32 / writes_per_saga : 0;
+  const double sagas_at_32 = row32["sagas_per_sec"].get<double>();
+  json targets = json::array();
+  auto target = [&](std::string name, double value, double limit, bool at_least, std::string unit) {
+    bool met = at_least ? value >= limit : value <= limit;
+    targets.push_back({{"target", name}, {"value", value}, {"limit", limit}, {"unit", unit}, {"met", met}});
+  };
+  target("instance-create at 32 / saga ceiling (>= 0.75)", saga_ceiling > 0 ? sagas_at_32 / saga_ceiling : 0, 0.75,
+         true, "ratio");
+  target("p99 / p50 at 32 (<= 3)", row32["p99_ms"].get<double>() / std::max(1e-9, row32["p50_ms"].get<double>()), 3,
+         false, "ratio");
+  target("load + validate interrupted sagas' logs (< 1 s)",
+         report["recovery"]["load_and_validate_seconds"].get<double>(), 1.0, false, "s");
+  target("peak RSS of the 30 x 11 overload scenario (< 150 MiB)", report["overload_rss"]["peak_rss_mib"].get<double>(),
+         150, false, "MiB");
+  report["saga_ceiling_at_32"] = saga_ceiling;
+  report["targets"] = targets;
+
+  // A benchmark whose work failed measured nothing: say so in the exit code (the suite's smoke run relies on it).
+  uint64_t errors = 0;
+  for (const char* section : {"instance_create_sync", "instance_create_nosync"}) {
+    for (const auto& r : report[section]["rows"]) errors += r["errors"].get<uint64_t>();
+  }
+  for (const auto& r : report["ceiling"]["synced_batches"]) errors += r["errors"].get<uint64_t>();
+  for (const auto& r : report["attach_detach"]) errors += r["errors"].get<uint64_t>();
+  errors += report["recovery"]["stuck"].get<uint64_t>();
+  const bool demo_ok = report["overload_rss"].value("exit_code", -1) == 0;
+  const int exit_code = errors == 0 && demo_ok ? 0 : 1;
+  report["errors"] = errors;
+
+  if (as_json) {
+    std::cout << report.dump(2) << "\n";
+    return exit_code;
+  }
+  std::cout << fmt::format("sagadb_bench: medians of {} run(s), scratch databases under {}\n", runs, c.root);
+  std::cout << "\nceiling: synced single-key WriteBatches (raw fdatasync: "
+            << fmt::format("{:.0f}/s)\n", report["ceiling"]["raw_fdatasync_per_sec"].get<double>());
+  for (const auto& r : ceil) {
+    std::cout << fmt::format("  concurrency {:>3}: {:>8.0f} batches/s  p50 {:.3f} ms  p99 {:.3f} ms\n",
+                             r["concurrency"].get<int>(), r["batches_per_sec"].get<double>(), r["p50_ms"].get<double>(),
+                             r["p99_ms"].get<double>());
+  }
+  PrintSagaTable("instance-create, 11 disks, sync on", report["instance_create_sync"]);
+  PrintSagaTable("instance-create, 11 disks, sync off (the engine's own CPU cost)", report["instance_create_nosync"]);
+  const json& rec = report["recovery"];
+  std::cout << fmt::format(
+      "\nrecovery: {} sagas started ({} disks each), {} interrupted, {} resumed\n  load + validate {:.3f} s, until all "
+      "finished {:.2f} s ({} succeeded, {} failed, {} stuck)\n",
+      rec["sagas_started"].get<int>(), rec["disks_per_saga"].get<int>(), rec["interrupted"].get<int>(),
+      rec["resumed"].get<int>(), rec["load_and_validate_seconds"].get<double>(),
+      rec["until_all_finished_seconds"].get<double>(), rec["succeeded"].get<int>(), rec["failed"].get<int>(),
+      rec["stuck"].get<int>());
+  std::cout << "\nattach/detach (each one synced batch)\n";
+  for (const auto& r : report["attach_detach"]) {
+    std::cout << fmt::format("  {} thread(s): {:.0f} operations/s\n", r["threads"].get<int>(),
+                             r["operations_per_sec"].get<double>());
+  }
+  std::cout << fmt::format("\noverload scenario (sagadb demo, 30 x 11, 5%): peak RSS {:.1f} MiB, exit {}\n",
+                           report["overload_rss"]["peak_rss_mib"].get<double>(),
+                           report["overload_rss"]["exit_code"].get<int>());
+  std::cout << fmt::format("\nsaga ceiling at 32 = {:.0f} batches/s / {:.1f} synced writes per saga = {:.1f} sagas/s\n",
+                           batches_at_32, writes_per_saga, saga_ceiling);
+  std::cout << "\ntargets\n";
+  for (const auto& t : targets) {
+    std::cout << fmt::format("  [{}] {}: {:.3f} {}\n", t["met"].get<bool>() ? "met " : "MISS",
+                             t["target"].get<std::string>(), t["value"].get<double>(), t["unit"].get<std::string>());
+  }
+  if (exit_code != 0) std::cout << fmt::format("\n{} operation(s) failed; demo exit ok: {}\n", errors, demo_ok);
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace sagadb::bench
+
+int main(int argc, char** argv) { return sagadb::bench::Main(argc, argv); }

@@ -1,0 +1,141 @@
+#include "bench/saga_bench.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "bench/bench_util.h"
+#include "engine/fault_injector.h"
+#include "recovery/control_plane_database.h"
+
+extern char** environ;
+
+namespace sagadb::bench {
+namespace {
+
+std::unique_ptr<ControlPlaneDatabase> OpenDb(const std::string& path, bool sync, size_t max_in_flight) {
+  ControlPlaneDatabaseOptions o;
+  o.path = path;
+  o.sync = sync;
+  o.executor.max_in_flight = max_in_flight;
+  o.log = [](std::string_view) {};
+  auto db = ControlPlaneDatabase::Open(o);
+  if (!db.ok()) throw std::runtime_error(db.status().ToString());
+  return std::move(*db);
+}
+
+InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) {
+  InstanceCreateRequest r;
+  r.project = "bench";
+  r.name = fmt::format("{}-{}", prefix, i);
+  for (int d = 0; d < disks; ++d) r.disks.push_back({fmt::format("{}-{}-d{}", prefix, i, d), 1ull << 30});
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks, const std::vector<int>& concurrency) {
+  BenchDir dir(c.root, sync ? "sagas-sync" : "sagas-nosync");
+  auto db = OpenDb((std::filesystem::path(dir.path()) / "db").string(), sync, 1024);
+  nlohmann::json rows = nlohmann::json::array();
+  for (int threads : concurrency) {
+    const uint64_t sagas = c.quick ? static_cast<uint64_t>(2 * threads) : static_cast<uint64_t>(std::max(60, 12 * threads));
+    const std::string prefix = fmt::format("c{}", threads);
+    const uint64_t writes_before = db->store().synced_writes();
+    const uint64_t bytes_before = db->store().bytes_written();
+    const uint64_t attempts_before = db->store().write_attempts();
+    std::atomic<uint64_t> failed{0};
+    Throughput t = RunConcurrently(threads, sagas, [&](int, uint64_t i) {
+      auto h = db->control_plane().CreateInstance(Request(prefix, i, disks));
+      if (!h.ok()) return false;
+      auto r = h->Wait();
+      if (!r.ok() || r->state != SagaState::kSucceeded) {
+        failed++;
+        return false;
+      }
+      return true;
+    });
+    const double n = static_cast<double>(sagas);
+    rows.push_back({{"concurrency", threads},
+                    {"sagas", sagas},
+                    {"sagas_per_sec", t.ops_per_sec},
+                    {"p50_ms", t.p50_ms},
+                    {"p99_ms", t.p99_ms},
+                    {"synced_writes_per_saga", (db->store().synced_writes() - writes_before) / n},
+                    {"writes_per_saga", (db->store().write_attempts() - attempts_before) / n},
+                    {"bytes_per_saga", (db->store().bytes_written() - bytes_before) / n},
+                    {"errors", t.errors}});
+  }
+  return {{"sync", sync}, {"disks", disks}, {"rows", rows}, {"peak_rss_mib_so_far", PeakRssMiB()}};
+}
+
+nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
+  BenchDir dir(c.root, "recovery");
+  const std::string path = (std::filesystem::path(dir.path()) / "db").string();
+  uint64_t interrupted = 0;
+  {
+    // Start every saga, then make every later write fail with an I/O error: each saga halts exactly where a
+    // crash at that moment would have left its log.
+    auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
+    FaultInjector faults;
+    db->store().SetHooks(&faults);
+    std::vector<SagaHandle> handles;
+    std::mutex mu;
+    RunConcurrently(16, static_cast<uint64_t>(sagas), [&](int, uint64_t i) {
+      auto h = db->control_plane().CreateInstance(Request("r", i, disks));
+      if (!h.ok()) return false;
+      std::lock_guard lock(mu);
+      handles.push_back(*h);
+      return true;
+    });
+    faults.FailWritesFrom(db->store().write_attempts() + 1, Status::IOError("benchmark: simulated crash"));
+    for (auto& h : handles) {
+      auto r = h.Wait();
+      if (!r.ok()) interrupted++;
+    }
+    db->store().SetHooks(nullptr);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
+  const double open_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const RecoveryReport& r = db->recovery();
+  return {{"sagas_started", sagas},
+          {"disks_per_saga", disks},
+          {"interrupted", interrupted},
+          {"resumed", r.resumed_forward.size() + r.resumed_unwinding.size()},
+          {"load_and_validate_seconds", r.load_seconds},
+          {"until_all_finished_seconds", open_total},
+          {"succeeded", r.finished_succeeded.size()},
+          {"failed", r.finished_failed.size()},
+          {"stuck", r.finished_stuck.size() + r.marked_stuck.size()}};
+}
+
+nlohmann::json MeasureOverloadRss(const BenchConfig& c, const std::string& sagadb_binary) {
+  BenchDir dir(c.root, "overload");
+  const std::string db = (std::filesystem::path(dir.path()) / "db").string();
+  std::vector<std::string> args = {sagadb_binary, "--db", db, "--json", "demo", "--instances", c.quick ? "4" : "30",
+                                   "--disks", "11", "--fail-rate", "0.05", "--seed", "7"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return {{"error", "cannot run " + sagadb_binary}};
+  int status = 0;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  return {{"command", "sagadb demo --instances 30 --disks 11 --fail-rate 0.05"},
+          {"exit_code", WIFEXITED(status) ? WEXITSTATUS(status) : -1},
+          {"peak_rss_mib", static_cast<double>(ru.ru_maxrss) / 1024.0}};
+}
+
+}  // namespace sagadb::bench

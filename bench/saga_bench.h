@@ -1,0 +1,22 @@
+// Benchmarks of whole sagas: instance-create throughput and latency against concurrency (sync on and off),
+// recovery of many interrupted sagas, and the peak memory of the overload scenario.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bench/engine_bench.h"
+
+namespace sagadb::bench {
+
+// instance-create sagas with `disks` disks each: sagas/s, p50/p99 latency, synced writes and bytes per saga.
+nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks, const std::vector<int>& concurrency);
+// `sagas` instance-creates interrupted mid-flight, then an open: time to load and validate their logs, and
+// until all have finished.
+nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks);
+// Runs `sagadb demo` (the 30 x 11 overload scenario) as a child process and reports its peak RSS.
+nlohmann::json MeasureOverloadRss(const BenchConfig& c, const std::string& sagadb_binary);
+
+}  // namespace sagadb::bench
