@@ -64,7 +64,8 @@ void Load(const Store& store, const rocksdb::Snapshot* snap, Cf cf, CheckState& 
     }
   }
   if (!it->status().ok()) {
-    s.Violation(check_kind::kCorruption, {}, FromRocks(it->status(), fmt::format("scanning {}", CfName(cf))).ToString());
+    s.Violation(check_kind::kCorruption, {},
+                FromRocks(it->status(), fmt::format("scanning {}", CfName(cf))).ToString());
   }
 }
 

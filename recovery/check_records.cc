@@ -1,4 +1,5 @@
 // The record invariants of Check (1, 2, 3 and 6); the saga log ones are in check.cc.
+#include <algorithm>
 #include <filesystem>
 
 #include "recovery/check_state.h"

@@ -82,7 +82,9 @@ Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptio
       case SagaState::kStuck: report.stuck++; break;
       default: report.unfinished++; break;
     }
-    if (!problem.empty()) (state == SagaState::kFailed ? report.failures : report.problems).push_back(std::move(problem));
+    if (!problem.empty()) {
+      (state == SagaState::kFailed ? report.failures : report.problems).push_back(std::move(problem));
+    }
     progress.done++;
     progress.succeeded = report.succeeded;
     progress.failed = report.failed;

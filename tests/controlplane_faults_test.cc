@@ -141,16 +141,32 @@ TEST_P(SagaFaultTest, EveryActionRunTwiceReachesTheSameEndStateAsOnce) {
   ExpectFailsCleanly(PlanCase("again"), plan, LastNode());
 }
 
-TEST_P(SagaFaultTest, EveryUndoRunTwiceDuringAnUnwindLeavesNothingBehind) {
+std::string KindName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(EverySaga, SagaFaultTest,
+                         ::testing::Values(kDiskCreateSaga, kInstanceCreateSaga, kInstanceDeleteSaga, kDiskDeleteSaga,
+                                           kDiskAttachSaga, kDiskDetachSaga),
+                         KindName);
+
+// The undo suites, for the sagas that have something to unwind. A one-node saga (disk-attach, disk-detach) never
+// undoes anything: its only node failing is all there is. Their undos run where they are embedded as subsagas,
+// in instance-create (attach_<i>.attach) and instance-delete (detach_<i>.detach), and are attacked there.
+class UnwindTest : public SagaFaultTest {};
+
+TEST_P(UnwindTest, EveryUndoRunTwiceDuringAnUnwindLeavesNothingBehind) {
   auto plan = std::make_shared<FaultPlan>();
   plan->RunUndoTwice(FaultPlan::kEveryNode);
   plan->FailAction(LastNode(), Status::InvalidRequest("injected"));
   ExpectFailsCleanly(PlanCase("undo"), plan, LastNode());
 }
 
-TEST_P(SagaFaultTest, TransientUndoFailuresAreRetriedAndTheUnwindCompletes) {
+TEST_P(UnwindTest, TransientUndoFailuresAreRetriedAndTheUnwindCompletes) {
   const auto nodes = testing::ActionNodes(PlanCase("probe").dag);
-  if (nodes.size() == 1) GTEST_SKIP() << "a one-node saga never undoes anything (its only node failing is all)";
+  ASSERT_GT(nodes.size(), 1u);
   for (size_t i = 0; i + 1 < nodes.size(); ++i) {  // every node but the last is undone when the last one fails
     SCOPED_TRACE(nodes[i]);
     auto plan = std::make_shared<FaultPlan>();
@@ -162,14 +178,9 @@ TEST_P(SagaFaultTest, TransientUndoFailuresAreRetriedAndTheUnwindCompletes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(EverySaga, SagaFaultTest,
-                         ::testing::Values(kDiskCreateSaga, kInstanceCreateSaga, kInstanceDeleteSaga, kDiskDeleteSaga,
-                                           kDiskAttachSaga, kDiskDetachSaga),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(EverySagaWithSteps, UnwindTest,
+                         ::testing::Values(kDiskCreateSaga, kInstanceCreateSaga, kInstanceDeleteSaga, kDiskDeleteSaga),
+                         KindName);
 
 // The bug that motivated sagadb: a step committed its attach, then failed on one more fallible operation, was
 // recorded as failed, so its undo never ran, and the disk stayed attached and blocked the rest of the unwind.

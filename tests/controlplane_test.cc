@@ -244,6 +244,34 @@ TEST_F(AttachDetachTest, AttachingAndDetachingAreIdempotent) {
   ExpectClean();
 }
 
+// disk-delete's undo: the disk comes back with its name, unless someone took the name meanwhile.
+TEST_F(DeleteTest, ARestoredDiskTakesItsNameBackUnlessItWasTaken) {
+  auto x = CreateDiskOk("x");
+  ASSERT_TRUE(datastore_->DeleteDisk(x.disk_id).ok());
+  auto restore = [&] {
+    WriteTxn txn = datastore_->NewTxn();
+    auto d = datastore_->StageRestoreDisk(txn, x.disk_id, DiskState::kDetached);
+    if (d.ok() && !txn.empty()) {
+      EXPECT_TRUE(txn.Commit().ok());
+    }
+    return d;
+  };
+  auto taker = datastore_->CreateDisk(DiskSpec{Uuid::Generate(), kProject, "x", 1 << 20, {}});
+  ASSERT_TRUE(taker.ok());
+  auto refused = restore();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kConflict);
+
+  ASSERT_TRUE(
+      datastore_->SetDiskState(taker->id, std::vector<DiskState>{DiskState::kCreating}, DiskState::kDetached).ok());
+  ASSERT_TRUE(datastore_->DeleteDisk(taker->id).ok());
+  auto restored = restore();
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->state, DiskState::kDetached);
+  EXPECT_EQ(datastore_->LookupDisk(kProject, "x").value(), x.disk_id);
+  EXPECT_TRUE(restore().ok());  // already restored: no write
+}
+
 TEST(VolumesTest, AVolumeIsNamedByItsDiskIdAlone) {
   const Uuid id = *Uuid::Parse("0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10");
   EXPECT_EQ(VolumePath("/v", id), "/v/0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10.vol");

@@ -65,7 +65,8 @@ class ControlPlane {
   const std::string& volumes_dir() const { return volumes_dir_; }
 
  private:
-  ControlPlane(Datastore* datastore, std::string volumes_dir) : datastore_(datastore), volumes_dir_(std::move(volumes_dir)) {}
+  ControlPlane(Datastore* datastore, std::string volumes_dir)
+      : datastore_(datastore), volumes_dir_(std::move(volumes_dir)) {}
 
   Datastore* const datastore_;
   const std::string volumes_dir_;

@@ -1,5 +1,7 @@
 #include "sagas/controlplane/disk_sagas.h"
 
+#include <cstdlib>
+
 #include "sagas/controlplane/actions.h"
 #include "sagas/controlplane/params.h"
 #include "sagas/controlplane/volumes.h"

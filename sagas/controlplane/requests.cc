@@ -10,7 +10,9 @@ namespace sagadb {
 Status ValidateDiskCreate(const DiskCreateParams& p) {
   SAGADB_RETURN_IF_ERROR(ValidateName(p.project, "project"));
   SAGADB_RETURN_IF_ERROR(ValidateName(p.name, "disk name"));
-  if (p.size_bytes == 0) return Status::InvalidRequest(fmt::format("disk \"{}\": size must be greater than zero", p.name));
+  if (p.size_bytes == 0) {
+    return Status::InvalidRequest(fmt::format("disk \"{}\": size must be greater than zero", p.name));
+  }
   if (p.disk_id.IsNil()) return Status::InvalidRequest(fmt::format("disk \"{}\" has no id", p.name));
   return Status::OK();
 }
