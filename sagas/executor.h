@@ -48,8 +48,8 @@ struct CommitRequest;
 struct ExecutorOptions {
   size_t threads = 16;          // the pool that runs actions and undos
   size_t max_in_flight = 64;    // admission limit on sagas executing at once
-  RetryPolicy forward_retry{5, std::chrono::microseconds(500), std::chrono::microseconds(20'000)};
-  RetryPolicy undo_retry{16, std::chrono::microseconds(500), std::chrono::microseconds(100'000)};
+  RetryPolicy forward_retry{8, std::chrono::microseconds(500), std::chrono::microseconds(20'000)};
+  RetryPolicy undo_retry{32, std::chrono::microseconds(500), std::chrono::microseconds(100'000)};
   // Writes of the log itself (events with no effects, the final state).
   RetryPolicy log_retry{64, std::chrono::microseconds(500), std::chrono::microseconds(100'000)};
 };

@@ -18,6 +18,20 @@
 namespace sagadb::tool {
 namespace {
 
+// This process's peak resident set size (VmHWM of its own address space, so not inflated by whatever the
+// parent had mapped before exec, as rusage's ru_maxrss can be), in MiB; 0 if unknown.
+double PeakRssMiB() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  double kib = 0;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %lf kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib / 1024.0;
+}
+
 Result<std::unique_ptr<ControlPlaneDatabase>> OpenOwned(const GlobalOptions& g, bool create) {
   ControlPlaneDatabaseOptions o;
   o.path = g.db;
@@ -242,6 +256,7 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
                {"injected_faults", r.injected_faults},
                {"elapsed_seconds", r.elapsed.count()},
                {"sagas_per_second", r.sagas_per_second},
+               {"peak_rss_mib", PeakRssMiB()},
                {"check", ToJson(r.check)},
                {"ok", r.ok()}});
   } else {
@@ -252,7 +267,8 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
               << fmt::format("  faults injected        {}\n", r.injected_faults)
               << fmt::format("  leaked / violations    {}\n", r.check.violations.size())
               << fmt::format("  elapsed                {:.2f} s\n", r.elapsed.count())
-              << fmt::format("  sagas per second       {:.1f}\n", r.sagas_per_second);
+              << fmt::format("  sagas per second       {:.1f}\n", r.sagas_per_second)
+              << fmt::format("  peak RSS               {:.1f} MiB\n", PeakRssMiB());
     for (const auto& p : r.problems) std::cout << "  problem: " << p << "\n";
     if (!r.check.ok()) std::cout << Describe(r.check);
     std::cout << (r.ok() ? "demo: OK (nothing stuck, every invariant holds)\n" : "demo: FAILED\n");
