@@ -446,6 +446,17 @@ void SagaExecutor::Halt(const std::shared_ptr<SagaRun>& run, const Status& error
 
 // ---------------------------------------------------------------------------------------------- tasks
 
+Status SagaExecutor::LogStartOnce(SagaRun& run, uint32_t i, EventType type, bool NodeRt::*logged) {
+  {
+    std::lock_guard lock(run.mu);
+    if (run.nodes[i].*logged) return Status::OK();  // recovered: the log has it already
+  }
+  SAGADB_RETURN_IF_ERROR(CommitLog(run, {MakeEvent(i, type, 0, NowNs())}));
+  std::lock_guard lock(run.mu);
+  run.nodes[i].*logged = true;
+  return Status::OK();
+}
+
 void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
   const ActionDef& def = *run->actions[i];
   const std::string& name = run->qualified_names[i];
@@ -453,17 +464,8 @@ void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
   const std::any* app = &app_;
 
   if (def.kind == ActionKind::kExternal) {
-    bool logged;
-    {
-      std::lock_guard lock(run->mu);
-      logged = run->nodes[i].started_logged;
-    }
-    if (!logged) {
-      Status st = CommitLog(*run, {MakeEvent(i, EventType::kStarted, 0, NowNs())});
-      if (!st.ok()) return Halt(run, st);
-      std::lock_guard lock(run->mu);
-      run->nodes[i].started_logged = true;
-    }
+    Status st = LogStartOnce(*run, i, EventType::kStarted, &NodeRt::started_logged);
+    if (!st.ok()) return Halt(run, st);
   }
 
   uint32_t lock_conflicts = 0;
@@ -592,17 +594,8 @@ void SagaExecutor::RunUndo(std::shared_ptr<SagaRun> run, uint32_t i) {
   const std::any* app = &app_;
 
   if (def.kind == ActionKind::kExternal) {
-    bool logged;
-    {
-      std::lock_guard lock(run->mu);
-      logged = run->nodes[i].undo_started_logged;
-    }
-    if (!logged) {
-      Status st = CommitLog(*run, {MakeEvent(i, EventType::kUndoStarted, 0, NowNs())});
-      if (!st.ok()) return Halt(run, st);
-      std::lock_guard lock(run->mu);
-      run->nodes[i].undo_started_logged = true;
-    }
+    Status st = LogStartOnce(*run, i, EventType::kUndoStarted, &NodeRt::undo_started_logged);
+    if (!st.ok()) return Halt(run, st);
   }
 
   auto run_undo = [&](ActionContext& ctx) -> Status {

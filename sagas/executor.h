@@ -44,6 +44,7 @@ namespace sagadb {
 
 class SagaRun;
 struct CommitRequest;
+struct NodeRt;
 
 struct ExecutorOptions {
   size_t threads = 16;          // the pool that runs actions and undos
@@ -144,6 +145,9 @@ class SagaExecutor {
   void Complete(const std::shared_ptr<SagaRun>& run, std::optional<SagaResult> result);  // REQUIRES: run->mu held
   void ResolvePseudo(SagaRun& run, uint32_t node);  // REQUIRES: run->mu held
 
+  // External steps: makes `started` (or `undo_started`) durable before the step runs, unless the log already
+  // has it (a recovered node), and records that it has.
+  Status LogStartOnce(SagaRun& run, uint32_t node, EventType type, bool NodeRt::*logged);
   void RunForward(std::shared_ptr<SagaRun> run, uint32_t node);
   void RunUndo(std::shared_ptr<SagaRun> run, uint32_t node);
   void RunFinish(std::shared_ptr<SagaRun> run, SagaState state);
