@@ -32,6 +32,8 @@ int Fail(const Status& status);
 int UsageError(std::string_view message);
 
 // Opens the database as a RocksDB secondary, caught up with its owner, so it works while another process runs.
+// A database that another process is creating this very moment (its column families or metadata not yet
+// written) is waited for briefly rather than called "not a sagadb database".
 Result<std::unique_ptr<Store>> OpenForInspection(const GlobalOptions& g);
 
 void PrintJson(const nlohmann::json& j);
