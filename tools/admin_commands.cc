@@ -12,6 +12,7 @@ int SagaAbandon(const GlobalOptions& g, const std::string& id_text, const std::s
   auto id = ParseSagaId(id_text);
   if (!id.ok()) return UsageError(id.status().message());
   if (reason.empty()) return UsageError("--reason must say why the saga is abandoned");
+  if (Status st = RefuseIfInUse(g.db); !st.ok()) return Fail(st);
   StoreOptions so;
   so.path = g.db;
   so.create_if_missing = false;

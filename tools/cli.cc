@@ -70,6 +70,15 @@ Result<std::unique_ptr<Store>> OpenForInspection(const GlobalOptions& g) {
   }
 }
 
+Status RefuseIfInUse(const std::string& db) {
+  const pid_t holder = LockHolder(db);
+  if (holder == 0) return Status::OK();
+  return Status::Conflict(fmt::format(
+      "database {} is in use by another process (pid {} holds its lock); nothing was changed: try again when it "
+      "exits, or use an inspection command",
+      db, holder));
+}
+
 void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
 Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name) {

@@ -36,6 +36,11 @@ int UsageError(std::string_view message);
 // written) is waited for briefly rather than called "not a sagadb database".
 Result<std::unique_ptr<Store>> OpenForInspection(const GlobalOptions& g);
 
+// Conflict when another process holds the database's lock. Asked before a mutating command opens the database
+// for writing: RocksDB refuses a second owner only after it has rotated the owner's info log (LOG), so a refused
+// command would otherwise still change the database directory.
+Status RefuseIfInUse(const std::string& db);
+
 void PrintJson(const nlohmann::json& j);
 
 // Resolves "ID" (a UUID) or "NAME" (looked up in the project) to an id. NotFound names what was looked for.

@@ -19,6 +19,7 @@ namespace sagadb::tool {
 namespace {
 
 Result<std::unique_ptr<ControlPlaneDatabase>> OpenOwned(const GlobalOptions& g, bool create) {
+  SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
   ControlPlaneDatabaseOptions o;
   o.path = g.db;
   o.create_if_missing = create;
