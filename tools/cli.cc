@@ -79,12 +79,29 @@ Status RefuseIfInUse(const std::string& db) {
       db, holder));
 }
 
+Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create) {
+  SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
+  std::error_code ec;
+  if (create && !fs::exists(fs::path(g.db) / "CURRENT", ec)) {
+    return std::unique_ptr<Store>();  // Store::Open creates it, or refuses a directory that is not one
+  }
+  return OpenForInspection(g);
+}
+
 void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
 Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name) {
   if (auto id = Uuid::Parse(id_or_name)) return *id;
   Datastore ds(const_cast<Store*>(&store));
   return kind == RecordKind::kInstance ? ds.LookupInstance(g.project, id_or_name) : ds.LookupDisk(g.project, id_or_name);
+}
+
+Result<Uuid> ResolveExistingRecord(const Store& store, const GlobalOptions& g, RecordKind kind,
+                                   std::string_view id_or_name) {
+  SAGADB_ASSIGN_OR_RETURN(Uuid id, ResolveRecord(store, g, kind, id_or_name));
+  Datastore ds(const_cast<Store*>(&store));
+  SAGADB_RETURN_IF_ERROR(kind == RecordKind::kInstance ? ds.GetInstance(id).status() : ds.GetDisk(id).status());
+  return id;
 }
 
 Result<Uuid> ParseSagaId(std::string_view text) {

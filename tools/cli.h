@@ -41,11 +41,20 @@ Result<std::unique_ptr<Store>> OpenForInspection(const GlobalOptions& g);
 // command would otherwise still change the database directory.
 Status RefuseIfInUse(const std::string& db);
 
+// What a mutating command does before it takes the database, so that a refused request writes nothing (opening
+// for writing bumps the open generation and runs recovery): refuses a directory that is not a sagadb database
+// and a database another process holds, and returns a secondary on which the command looks up what the request
+// names. With `create` a missing database is fine (it will be created) and the result is null.
+Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create);
+
 void PrintJson(const nlohmann::json& j);
 
 // Resolves "ID" (a UUID) or "NAME" (looked up in the project) to an id. NotFound names what was looked for.
 enum class RecordKind { kInstance, kDisk };
 Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name);
+// ResolveRecord, and the record must exist (NotFound otherwise, also for an id that names nothing).
+Result<Uuid> ResolveExistingRecord(const Store& store, const GlobalOptions& g, RecordKind kind,
+                                   std::string_view id_or_name);
 // A saga id must be a UUID.
 Result<Uuid> ParseSagaId(std::string_view text);
 
