@@ -1,12 +1,51 @@
 #include "tools/cli.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "engine/datastore.h"
 
 namespace sagadb::tool {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The pid of another process holding the database's lock, or 0. RocksDB takes a POSIX record lock on the LOCK
+// file (fcntl F_SETLK), which F_GETLK reports to every other process; a lock this process holds is not reported.
+pid_t LockHolder(const std::string& db) {
+  const int fd = ::open((fs::path(db) / "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  pid_t holder = 0;
+  if (::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK) holder = lock.l_pid;
+  ::close(fd);
+  return holder;
+}
+
+Result<std::unique_ptr<Store>> OpenSecondary(const GlobalOptions& g) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(g.db) / "CURRENT", ec)) {
+    if (fs::exists(g.db, ec)) return Status::InvalidRequest(fmt::format("{} is not a sagadb database", g.db));
+    return Status::NotFound(fmt::format("no sagadb database at {} (use --db DIR)", g.db));
+  }
+  StoreOptions so;
+  so.path = g.db;
+  so.mode = OpenMode::kSecondary;
+  SAGADB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
+  SAGADB_RETURN_IF_ERROR(store->CatchUp());
+  return store;
+}
+
+}  // namespace
 
 int Fail(const Status& status) {
   std::fprintf(stderr, "sagadb: %s\n", status.message().c_str());
@@ -19,19 +58,34 @@ int UsageError(std::string_view message) {
 }
 
 Result<std::unique_ptr<Store>> OpenForInspection(const GlobalOptions& g) {
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::path(g.db) / "CURRENT", ec)) {
-    if (std::filesystem::exists(g.db, ec)) {
-      return Status::InvalidRequest(fmt::format("{} is not a sagadb database", g.db));
+  // A process creating the database holds its lock from before CURRENT exists until its column families and
+  // metadata are written, a few milliseconds; in between the directory does not look like a sagadb database.
+  constexpr int kWaits = 200;
+  for (int wait = 0;; ++wait) {
+    auto store = OpenSecondary(g);
+    if (store.ok() || store.status().code() != Code::kInvalidRequest || wait == kWaits || LockHolder(g.db) == 0) {
+      return store;
     }
-    return Status::NotFound(fmt::format("no sagadb database at {} (use --db DIR)", g.db));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  StoreOptions so;
-  so.path = g.db;
-  so.mode = OpenMode::kSecondary;
-  SAGADB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
-  SAGADB_RETURN_IF_ERROR(store->CatchUp());
-  return store;
+}
+
+Status RefuseIfInUse(const std::string& db) {
+  const pid_t holder = LockHolder(db);
+  if (holder == 0) return Status::OK();
+  return Status::Conflict(fmt::format(
+      "database {} is in use by another process (pid {} holds its lock); nothing was changed: try again when it "
+      "exits, or use an inspection command",
+      db, holder));
+}
+
+Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create) {
+  SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
+  std::error_code ec;
+  if (create && !fs::exists(fs::path(g.db) / "CURRENT", ec)) {
+    return std::unique_ptr<Store>();  // Store::Open creates it, or refuses a directory that is not one
+  }
+  return OpenForInspection(g);
 }
 
 void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
@@ -40,6 +94,14 @@ Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKin
   if (auto id = Uuid::Parse(id_or_name)) return *id;
   Datastore ds(const_cast<Store*>(&store));
   return kind == RecordKind::kInstance ? ds.LookupInstance(g.project, id_or_name) : ds.LookupDisk(g.project, id_or_name);
+}
+
+Result<Uuid> ResolveExistingRecord(const Store& store, const GlobalOptions& g, RecordKind kind,
+                                   std::string_view id_or_name) {
+  SAGADB_ASSIGN_OR_RETURN(Uuid id, ResolveRecord(store, g, kind, id_or_name));
+  Datastore ds(const_cast<Store*>(&store));
+  SAGADB_RETURN_IF_ERROR(kind == RecordKind::kInstance ? ds.GetInstance(id).status() : ds.GetDisk(id).status());
+  return id;
 }
 
 Result<Uuid> ParseSagaId(std::string_view text) {

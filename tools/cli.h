@@ -32,13 +32,29 @@ int Fail(const Status& status);
 int UsageError(std::string_view message);
 
 // Opens the database as a RocksDB secondary, caught up with its owner, so it works while another process runs.
+// A database that another process is creating this very moment (its column families or metadata not yet
+// written) is waited for briefly rather than called "not a sagadb database".
 Result<std::unique_ptr<Store>> OpenForInspection(const GlobalOptions& g);
+
+// Conflict when another process holds the database's lock. Asked before a mutating command opens the database
+// for writing: RocksDB refuses a second owner only after it has rotated the owner's info log (LOG), so a refused
+// command would otherwise still change the database directory.
+Status RefuseIfInUse(const std::string& db);
+
+// What a mutating command does before it takes the database, so that a refused request writes nothing (opening
+// for writing bumps the open generation and runs recovery): refuses a directory that is not a sagadb database
+// and a database another process holds, and returns a secondary on which the command looks up what the request
+// names. With `create` a missing database is fine (it will be created) and the result is null.
+Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create);
 
 void PrintJson(const nlohmann::json& j);
 
 // Resolves "ID" (a UUID) or "NAME" (looked up in the project) to an id. NotFound names what was looked for.
 enum class RecordKind { kInstance, kDisk };
 Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name);
+// ResolveRecord, and the record must exist (NotFound otherwise, also for an id that names nothing).
+Result<Uuid> ResolveExistingRecord(const Store& store, const GlobalOptions& g, RecordKind kind,
+                                   std::string_view id_or_name);
 // A saga id must be a UUID.
 Result<Uuid> ParseSagaId(std::string_view text);
 

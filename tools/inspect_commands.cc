@@ -2,7 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -43,6 +49,21 @@ Result<LoadedSaga> OpenSaga(const GlobalOptions& g, const std::string& text, std
   SAGADB_ASSIGN_OR_RETURN(Uuid id, ParseSagaId(text));
   SAGADB_ASSIGN_OR_RETURN(*store, OpenForInspection(g));
   return LoadSaga(**store, id);
+}
+
+// Whether `program` is an executable file in one of PATH's directories.
+bool OnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return false;
+  std::string_view rest(path);
+  for (;;) {
+    const size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    if (::access((std::filesystem::path(dir) / program).c_str(), X_OK) == 0) return true;
+    if (colon == std::string_view::npos) return false;
+    rest.remove_prefix(colon + 1);
+  }
 }
 
 int FailLoad(const Status& s) { return s.code() == Code::kInvalidRequest && s.message().find("is not a saga id") != std::string::npos ? UsageError(s.message()) : Fail(s); }
@@ -291,11 +312,18 @@ int SagaDot(const GlobalOptions& g, const std::string& id, bool svg) {
     std::cout << dot.str();
     return kExitOk;
   }
-  FILE* pipe = popen("dot -Tsvg 2>/dev/null", "w");
-  if (pipe == nullptr) return Fail(Status::NotFound("cannot run Graphviz's dot (install graphviz for --svg)"));
+  if (!OnPath("dot")) return Fail(Status::NotFound("--svg needs Graphviz's dot, which is not on PATH (install graphviz)"));
+  // If dot exits without reading all of its input, its exit status reports it; a SIGPIPE would kill the tool
+  // without a word.
+  std::signal(SIGPIPE, SIG_IGN);
+  FILE* pipe = popen("dot -Tsvg", "w");
+  if (pipe == nullptr) return Fail(Status::IOError("cannot run Graphviz's dot"));
   std::fputs(dot.str().c_str(), pipe);
-  int rc = pclose(pipe);
-  if (rc != 0) return Fail(Status::NotFound("Graphviz's dot failed or is not installed (install graphviz for --svg)"));
+  const int rc = pclose(pipe);
+  if (rc != 0) {
+    return Fail(Status::IOError(WIFEXITED(rc) ? fmt::format("Graphviz's dot failed (exit status {})", WEXITSTATUS(rc))
+                                              : std::string("Graphviz's dot failed")));
+  }
   return kExitOk;
 }
 

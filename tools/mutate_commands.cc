@@ -33,6 +33,7 @@ double PeakRssMiB() {
 }
 
 Result<std::unique_ptr<ControlPlaneDatabase>> OpenOwned(const GlobalOptions& g, bool create) {
+  SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
   ControlPlaneDatabaseOptions o;
   o.path = g.db;
   o.create_if_missing = create;
@@ -57,6 +58,19 @@ int Finish(const GlobalOptions& g, Result<SagaHandle> handle, const std::functio
   std::fprintf(stderr, "sagadb: saga %s %s at %s: %s\n", r->id.ToString().c_str(), what.c_str(),
                r->error_node.c_str(), r->error.message().c_str());
   return kExitFailed;
+}
+
+// A name the request would create that is already taken is refused here, before anything is written: the saga
+// would refuse it too, but only after recording itself as a failed saga.
+Status RefuseTakenName(const Store& store, RecordKind kind, const std::string& project, const std::string& name) {
+  Datastore ds(const_cast<Store*>(&store));
+  const bool instance = kind == RecordKind::kInstance;
+  auto id = instance ? ds.LookupInstance(project, name) : ds.LookupDisk(project, name);
+  if (id.ok()) {
+    return Status::Conflict(fmt::format("{} named \"{}\" already exists in project \"{}\"",
+                                        instance ? "an instance" : "a disk", name, project));
+  }
+  return id.status().IsNotFound() ? Status::OK() : id.status();
 }
 
 void PrintInstance(const GlobalOptions& g, Datastore& ds, const Uuid& id) {
@@ -100,6 +114,15 @@ int InstanceCreate(const GlobalOptions& g, const InstanceCreateArgs& a) {
   for (int i = 0; i < a.disks; ++i) req.disks.push_back({fmt::format("{}-d{}", a.name, i), *disk_size});
   auto params = PlanInstanceCreate(req);
   if (!params.ok()) return UsageError(params.status().message());
+  if (auto preflight = PrepareToOwn(g, true); !preflight.ok()) {
+    return Fail(preflight.status());
+  } else if (*preflight) {
+    Status st = RefuseTakenName(**preflight, RecordKind::kInstance, g.project, a.name);
+    for (size_t i = 0; st.ok() && i < req.disks.size(); ++i) {
+      st = RefuseTakenName(**preflight, RecordKind::kDisk, g.project, req.disks[i].name);
+    }
+    if (!st.ok()) return Fail(st);
+  }
   auto db = OpenOwned(g, true);
   if (!db.ok()) return Fail(db.status());
   return Finish(g, (*db)->control_plane().CreateInstance(*params),
@@ -107,9 +130,14 @@ int InstanceCreate(const GlobalOptions& g, const InstanceCreateArgs& a) {
 }
 
 int InstanceDelete(const GlobalOptions& g, const std::string& id_or_name) {
+  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
+    return Fail(preflight.status());
+  } else if (auto id = ResolveExistingRecord(**preflight, g, RecordKind::kInstance, id_or_name); !id.ok()) {
+    return Fail(id.status());
+  }
   auto db = OpenOwned(g, false);
   if (!db.ok()) return Fail(db.status());
-  auto id = ResolveRecord((*db)->store(), g, RecordKind::kInstance, id_or_name);
+  auto id = ResolveExistingRecord((*db)->store(), g, RecordKind::kInstance, id_or_name);
   if (!id.ok()) return Fail(id.status());
   return Finish(g, (*db)->control_plane().DeleteInstance(*id), [&] { PrintInstance(g, (*db)->datastore(), *id); });
 }
@@ -121,6 +149,11 @@ int DiskCreate(const GlobalOptions& g, const std::string& name, const std::strin
   if (!size) return UsageError(fmt::format("--size \"{}\" is not a size (e.g. 10GiB)", size_text));
   auto params = PlanDiskCreate(DiskCreateRequest{g.project, name, *size});
   if (!params.ok()) return UsageError(params.status().message());
+  if (auto preflight = PrepareToOwn(g, true); !preflight.ok()) {
+    return Fail(preflight.status());
+  } else if (*preflight) {
+    if (Status st = RefuseTakenName(**preflight, RecordKind::kDisk, g.project, name); !st.ok()) return Fail(st);
+  }
   auto db = OpenOwned(g, true);
   if (!db.ok()) return Fail(db.status());
   return Finish(g, (*db)->control_plane().CreateDisk(*params),
@@ -131,15 +164,26 @@ namespace {
 
 int AttachOrDetach(const GlobalOptions& g, const std::string& disk_text, const std::string& instance_text,
                    bool attach) {
+  // Resolved twice: on a secondary first, so that an unknown name is refused before the database is taken, and
+  // then on the owned database, which is authoritative.
+  auto resolve = [&](const Store& store) -> Result<std::pair<Uuid, Uuid>> {
+    SAGADB_ASSIGN_OR_RETURN(Uuid disk, ResolveExistingRecord(store, g, RecordKind::kDisk, disk_text));
+    SAGADB_ASSIGN_OR_RETURN(Uuid instance, ResolveExistingRecord(store, g, RecordKind::kInstance, instance_text));
+    return std::make_pair(disk, instance);
+  };
+  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
+    return Fail(preflight.status());
+  } else if (auto ids = resolve(**preflight); !ids.ok()) {
+    return Fail(ids.status());
+  }
   auto db = OpenOwned(g, false);
   if (!db.ok()) return Fail(db.status());
-  auto disk = ResolveRecord((*db)->store(), g, RecordKind::kDisk, disk_text);
-  if (!disk.ok()) return Fail(disk.status());
-  auto instance = ResolveRecord((*db)->store(), g, RecordKind::kInstance, instance_text);
-  if (!instance.ok()) return Fail(instance.status());
+  auto ids = resolve((*db)->store());
+  if (!ids.ok()) return Fail(ids.status());
+  const auto [disk, instance] = *ids;
   auto& cp = (*db)->control_plane();
-  return Finish(g, attach ? cp.AttachDisk(*disk, *instance) : cp.DetachDisk(*disk, *instance),
-                [&] { PrintDisk(g, (*db)->datastore(), *disk); });
+  return Finish(g, attach ? cp.AttachDisk(disk, instance) : cp.DetachDisk(disk, instance),
+                [&] { PrintDisk(g, (*db)->datastore(), disk); });
 }
 
 }  // namespace
@@ -153,14 +197,20 @@ int DiskDetach(const GlobalOptions& g, const std::string& disk, const std::strin
 }
 
 int DiskDelete(const GlobalOptions& g, const std::string& disk_text) {
+  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
+    return Fail(preflight.status());
+  } else if (auto id = ResolveExistingRecord(**preflight, g, RecordKind::kDisk, disk_text); !id.ok()) {
+    return Fail(id.status());
+  }
   auto db = OpenOwned(g, false);
   if (!db.ok()) return Fail(db.status());
-  auto disk = ResolveRecord((*db)->store(), g, RecordKind::kDisk, disk_text);
+  auto disk = ResolveExistingRecord((*db)->store(), g, RecordKind::kDisk, disk_text);
   if (!disk.ok()) return Fail(disk.status());
   return Finish(g, (*db)->control_plane().DeleteDisk(*disk), [&] { PrintDisk(g, (*db)->datastore(), *disk); });
 }
 
 int Recover(const GlobalOptions& g) {
+  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) return Fail(preflight.status());
   auto db = OpenOwned(g, false);
   if (!db.ok()) return Fail(db.status());
   const RecoveryReport& r = (*db)->recovery();
@@ -212,6 +262,7 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
   }
   if (a.fail_rate < 0 || a.fail_rate >= 1) return UsageError("--fail-rate must be in [0, 1)");
   if (a.concurrency < 0) return UsageError("--concurrency must be positive");
+  if (auto preflight = PrepareToOwn(g, true); !preflight.ok()) return Fail(preflight.status());
   auto db = OpenOwned(g, true);
   if (!db.ok()) return Fail(db.status());
 
