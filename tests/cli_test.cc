@@ -544,6 +544,9 @@ TEST_F(CliTest, AStuckSagaShowsItsNodeAndReasonAndCanBeAbandoned) {
   EXPECT_EQ(after["state"], "abandoned");
   EXPECT_TRUE(after["finished"].is_string());
   EXPECT_NE(after["error"].get<std::string>().find("the operator removed it by hand"), std::string::npos) << after;
+  Outcome after_text = Tool({"saga", "show", id});
+  EXPECT_NE(after_text.out.find("state     abandoned"), std::string::npos) << after_text;
+  EXPECT_NE(after_text.out.find("at node   instance"), std::string::npos) << after_text;
   EXPECT_EQ(ToolJson({"saga", "list", "--state", "abandoned"}).size(), 1u);
   EXPECT_EQ(ToolJson({"saga", "list", "--state", "stuck"}), Json::array());
 
