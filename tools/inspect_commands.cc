@@ -224,7 +224,10 @@ int SagaShow(const GlobalOptions& g, const std::string& id) {
             << "finished  " << (r.finished_ns ? FormatTime(r.finished_ns) : "-") << "\n";
   if (r.error_node >= 0 || !r.error.empty()) {
     const std::string node = r.error_node >= 0 ? QualifiedName(r.nodes, r.scopes, r.error_node) : "-";
-    std::cout << (r.state == SagaState::kStuck ? "stuck at  " : "failed at ") << node << "\n"
+    const char* at = r.state == SagaState::kStuck       ? "stuck at  "
+                     : r.state == SagaState::kAbandoned ? "at node   "
+                                                        : "failed at ";
+    std::cout << at << node << "\n"
               << "reason    " << Status::FromCode(r.error_code, r.error).ToString() << "\n";
   }
   if (!h) {

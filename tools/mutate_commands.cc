@@ -247,10 +247,7 @@ int CheckCommand(const GlobalOptions& g, bool quiescent) {
   if (g.json) {
     PrintJson(ToJson(report));
   } else {
-    std::cout << fmt::format("checked {} instances, {} disks, {} sagas, {} volumes: {} violation(s), {} note(s)\n",
-                             report.instances, report.disks, report.sagas, report.volumes, report.violations.size(),
-                             report.notes.size());
-    if (!report.violations.empty() || !report.notes.empty()) std::cout << Describe(report);
+    std::cout << Describe(report);  // its first line is the summary, then one line per finding
   }
   return report.ok() ? kExitOk : kExitFailed;
 }

@@ -1,0 +1,806 @@
+// The sagadb command-line program, run as a user runs it: the built binary in a child process (posix_spawn, no
+// shell), its stdout, stderr and exit code captured. Databases are made by the tool itself, except where a state
+// cannot be reached through it (a stuck saga needs an injected fault): those are made with the library.
+//
+// What is specified here: each command's output, text and --json (the fields docs/TOOL.md documents);
+// inspection beside a running owner; mutation refused while another process owns the database, writing nothing;
+// exit codes (0 ok, 1 failed, 2 usage) with exactly one line on stderr for every bad input, which changes nothing.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/store.h"
+#include "recovery/control_plane_database.h"
+#include "sagas/controlplane/requests.h"
+#include "sagas/controlplane/volumes.h"
+#include "sagas/fault_plan.h"
+#include "tests/test_util.h"
+
+extern char** environ;
+
+namespace sagadb::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr char kZeroId[] = "00000000-0000-0000-0000-000000000000";
+
+// --- Running the binary.
+
+struct Outcome {
+  int exit_code = -1;  // -1: ended by a signal
+  std::string out;
+  std::string err;
+
+  std::vector<std::string> ErrLines() const {
+    std::vector<std::string> lines;
+    size_t start = 0;
+    while (start < err.size()) {
+      size_t end = err.find('\n', start);
+      if (end == std::string::npos) end = err.size();
+      lines.push_back(err.substr(start, end - start));
+      start = end + 1;
+    }
+    return lines;
+  }
+  // The test fails (and null is returned) unless stdout is one JSON document.
+  Json JsonOut() const {
+    Json j = Json::parse(out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "stdout is not JSON:\n" << out;
+    return j.is_discarded() ? Json() : j;
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const Outcome& o) {
+  return os << "exit " << o.exit_code << "\n--- stdout\n" << o.out << "--- stderr\n" << o.err;
+}
+
+std::vector<char*> Argv(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(SAGADB_BIN));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  return argv;
+}
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+// This environment with PATH replaced.
+std::vector<std::string> EnvWithPath(const std::string& path) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).starts_with("PATH=")) continue;
+    env.emplace_back(*e);
+  }
+  env.push_back("PATH=" + path);
+  return env;
+}
+
+// Runs sagadb with `args` and waits for it. `env` empty: this process's environment.
+Outcome RunSagadb(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  auto argv = Argv(args);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, SAGADB_BIN, &actions, nullptr, argv.data(), env.empty() ? environ : envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) throw std::runtime_error("posix_spawn " SAGADB_BIN " failed");
+
+  Outcome o;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&o.out, &o.err};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("poll failed");
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  o.exit_code = ExitCode(status);
+  return o;
+}
+
+// sagadb running in the background, stdout and stderr into files. Killed (SIGKILL) if the test ends first.
+class BackgroundSagadb {
+ public:
+  BackgroundSagadb(const std::vector<std::string>& args, const std::string& out_file, const std::string& err_file) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    auto argv = Argv(args);
+    const int rc = posix_spawn(&pid_, SAGADB_BIN, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("posix_spawn " SAGADB_BIN " failed");
+  }
+  ~BackgroundSagadb() {
+    if (exit_code_) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  BackgroundSagadb(const BackgroundSagadb&) = delete;
+  BackgroundSagadb& operator=(const BackgroundSagadb&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool Running() {
+    if (exit_code_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) exit_code_ = ExitCode(status);
+    return !exit_code_;
+  }
+  // Freezes it with SIGSTOP; false if it had already exited.
+  bool Stop() {
+    if (!Running()) return false;
+    kill(pid_, SIGSTOP);
+    int status = 0;
+    waitpid(pid_, &status, WUNTRACED);
+    if (WIFSTOPPED(status)) return true;
+    exit_code_ = ExitCode(status);
+    return false;
+  }
+  void Continue() { kill(pid_, SIGCONT); }
+  int Wait() {
+    if (!exit_code_) {
+      int status = 0;
+      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      exit_code_ = ExitCode(status);
+    }
+    return *exit_code_;
+  }
+
+ private:
+  pid_t pid_ = 0;
+  std::optional<int> exit_code_;
+};
+
+// The pid of the process holding the database's lock (RocksDB's POSIX record lock on LOCK), or 0.
+pid_t LockHolder(const std::string& db) {
+  const int fd = open((fs::path(db) / "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  pid_t holder = 0;
+  if (fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK) holder = lock.l_pid;
+  close(fd);
+  return holder;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Every file under `dir` (relative names); {} if there is no such directory, {"."} if it is not a directory.
+std::set<std::string> FilesUnder(const std::string& dir) {
+  std::set<std::string> files;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return files;
+  if (!fs::is_directory(dir, ec)) return {"."};
+  for (const auto& e : fs::recursive_directory_iterator(dir)) files.insert(fs::relative(e.path(), dir).string());
+  return files;
+}
+
+// --- The database as the tool shows it, and as it is stored.
+
+struct Snapshot {
+  std::string instances;  // `instance list --json`
+  std::string disks;      // `disk list --json`
+  std::string sagas;      // `saga list --json`
+  std::map<std::string, std::string> raw;  // every key and value of every column family
+  std::set<std::string> files;             // the database directory, volumes included
+
+  bool operator==(const Snapshot&) const = default;
+};
+
+void PrintTo(const Snapshot& s, std::ostream* os) {
+  *os << s.raw.size() << " keys; files:";
+  for (const auto& f : s.files) *os << " " << f;
+  *os << "\ninstances: " << s.instances;
+}
+
+// A stuck saga cannot be made through the tool: an instance-create whose last step fails and whose undo of the
+// instance record fails permanently, run with the library on the tool's database layout.
+Uuid MakeStuckSaga(const std::string& db, const std::string& name) {
+  ControlPlaneDatabaseOptions o;
+  o.path = db;
+  o.executor.threads = 4;
+  o.executor.forward_retry.initial_backoff = std::chrono::microseconds(100);
+  o.executor.undo_retry.initial_backoff = std::chrono::microseconds(100);
+  auto opened = Must(ControlPlaneDatabase::Open(o));
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("stop", Status::InvalidRequest("injected: the instance cannot stop"));
+  plan->FailUndo("instance", Status::Conflict("injected: the record cannot be removed"), FaultPlan::kAlways);
+  opened->control_plane().executor().SetFaultPlan(plan);
+  InstanceCreateRequest request{"default", name, 1, 1ull << 30, {DiskRequest{name + "-d0", 1ull << 30}}};
+  auto params = Must(PlanInstanceCreate(request));
+  auto handle = Must(opened->control_plane().CreateInstance(params));
+  SagaResult r = Must(handle.Wait());
+  if (r.state != SagaState::kStuck) throw std::runtime_error("set-up: the saga did not end stuck");
+  return r.id;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  // sagadb --db <this test's database> args...
+  Outcome Tool(std::vector<std::string> args, const std::vector<std::string>& env = {}) const {
+    args.insert(args.begin(), {"--db", db_});
+    return RunSagadb(args, env);
+  }
+  // Tool(args) that must succeed with JSON on stdout.
+  Json ToolJson(std::vector<std::string> args) const {
+    args.push_back("--json");
+    Outcome o = Tool(args);
+    EXPECT_EQ(o.exit_code, 0) << o;
+    return o.JsonOut();
+  }
+
+  Snapshot Snap() const {
+    Snapshot s;
+    s.instances = Tool({"instance", "list", "--json"}).out;
+    s.disks = Tool({"disk", "list", "--json"}).out;
+    s.sagas = Tool({"saga", "list", "--json"}).out;
+    StoreOptions so;
+    so.path = db_;
+    so.mode = OpenMode::kSecondary;
+    auto store = Must(Store::Open(so));
+    Must(store->CatchUp());
+    s.raw = RawContents(*store);
+    s.files = FilesUnder(db_);
+    return s;
+  }
+
+  // An instance "web" with disks web-d0 and web-d1; returns the instance's JSON.
+  Json CreateWeb() const {
+    return ToolJson({"instance", "create", "web", "--disks", "2", "--disk-size", "2GiB", "--cpus", "4", "--memory",
+                     "8GiB"});
+  }
+
+  ScratchDir dir_;
+  const std::string db_ = dir_.Sub("db");
+};
+
+// Exit code `code`, nothing on stdout, and exactly one line on stderr, "sagadb: ...".
+void ExpectOneLineError(const Outcome& o, int code) {
+  EXPECT_EQ(o.exit_code, code) << o;
+  EXPECT_EQ(o.out, "") << o;
+  const auto lines = o.ErrLines();
+  ASSERT_EQ(lines.size(), 1u) << o;
+  EXPECT_TRUE(lines[0].starts_with("sagadb: ")) << o;
+  EXPECT_TRUE(o.err.ends_with("\n")) << o;
+}
+
+// --- Records.
+
+TEST_F(CliTest, InstanceCreateMakesTheInstanceWithItsDisksAndPrintsIt) {
+  Json web = CreateWeb();
+  EXPECT_EQ(web["name"], "web");
+  EXPECT_EQ(web["project"], "default");
+  EXPECT_EQ(web["state"], "stopped");
+  EXPECT_EQ(web["cpus"], 4);
+  EXPECT_EQ(web["memory_bytes"], 8ull << 30);
+  EXPECT_EQ(web["attached_count"], 2);
+  ASSERT_TRUE(web["id"].is_string());
+  ASSERT_TRUE(web["saga_id"].is_string());
+  const std::string id = web["id"];
+
+  Json list = ToolJson({"instance", "list"});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], id);
+  EXPECT_EQ(list[0]["name"], "web");
+  EXPECT_EQ(list[0]["state"], "stopped");
+
+  EXPECT_EQ(ToolJson({"instance", "show", "web"}), ToolJson({"instance", "show", id}));
+  Outcome text = Tool({"instance", "show", "web"});
+  EXPECT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(text.out.find(id), std::string::npos) << text;
+  EXPECT_NE(text.out.find("8 GiB"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("disks (2)"), std::string::npos) << text;
+  Outcome table = Tool({"instance", "list"});
+  EXPECT_EQ(table.exit_code, 0) << table;
+  EXPECT_TRUE(table.out.starts_with("ID ")) << table;
+  EXPECT_NE(table.out.find("web"), std::string::npos) << table;
+
+  Json disks = ToolJson({"disk", "list"});
+  ASSERT_EQ(disks.size(), 2u);
+  std::set<int> slots;
+  std::set<std::string> names;
+  for (const auto& d : disks) {
+    EXPECT_EQ(d["state"], "attached");
+    EXPECT_EQ(d["instance_id"], id);
+    EXPECT_EQ(d["size_bytes"], 2ull << 30);
+    EXPECT_EQ(d["project"], "default");
+    slots.insert(d["slot"].get<int>());
+    names.insert(d["name"].get<std::string>());
+  }
+  EXPECT_EQ(slots, (std::set<int>{0, 1}));
+  EXPECT_EQ(names, (std::set<std::string>{"web-d0", "web-d1"}));
+  EXPECT_EQ(web["boot_disk_id"], ToolJson({"disk", "show", "web-d0"})["id"]);
+  Outcome disk_text = Tool({"disk", "show", "web-d1"});
+  EXPECT_EQ(disk_text.exit_code, 0) << disk_text;
+  EXPECT_NE(disk_text.out.find("2 GiB"), std::string::npos) << disk_text;
+}
+
+TEST_F(CliTest, ProjectMayBeGivenAfterTheSubcommand) {
+  Json created = ToolJson({"instance", "create", "api", "--disks", "0", "--project", "team-a"});
+  EXPECT_EQ(created["project"], "team-a");
+  EXPECT_EQ(ToolJson({"instance", "show", "api", "--project", "team-a"})["id"], created["id"]);
+  EXPECT_EQ(ToolJson({"--project", "team-a", "instance", "show", "api"})["id"], created["id"]);
+  // Names are per project: the default project has no "api".
+  ExpectOneLineError(Tool({"instance", "show", "api"}), 1);
+}
+
+TEST_F(CliTest, DiskCreateAttachDetachDeleteWalkTheDiskThroughItsStates) {
+  Json host = ToolJson({"instance", "create", "host", "--disks", "0"});
+  Json disk = ToolJson({"disk", "create", "data", "--size", "512MiB"});
+  EXPECT_EQ(disk["state"], "detached");
+  EXPECT_EQ(disk["size_bytes"], 512ull << 20);
+  EXPECT_TRUE(disk["instance_id"].is_null());
+  EXPECT_TRUE(disk["slot"].is_null());
+
+  Json attached = ToolJson({"disk", "attach", "data", "host"});
+  EXPECT_EQ(attached["state"], "attached");
+  EXPECT_EQ(attached["instance_id"], host["id"]);
+  EXPECT_EQ(attached["slot"], 0);
+  EXPECT_EQ(ToolJson({"instance", "show", "host"})["attached_count"], 1);
+
+  Json detached = ToolJson({"disk", "detach", "data", "host"});
+  EXPECT_EQ(detached["state"], "detached");
+  EXPECT_TRUE(detached["instance_id"].is_null());
+  EXPECT_TRUE(detached["slot"].is_null());
+
+  Outcome del = Tool({"disk", "delete", "data"});
+  EXPECT_EQ(del.exit_code, 0) << del;
+  EXPECT_EQ(ToolJson({"disk", "show", disk["id"]})["state"], "destroyed");
+  EXPECT_EQ(ToolJson({"instance", "delete", "host"})["state"], "destroyed");
+
+  Json sagas = ToolJson({"saga", "list"});
+  std::multiset<std::string> kinds;
+  for (const auto& s : sagas) {
+    EXPECT_EQ(s["state"], "succeeded") << s;
+    kinds.insert(s["kind"].get<std::string>());
+  }
+  EXPECT_EQ(kinds.size(), 6u);
+  EXPECT_EQ(kinds.count("instance-create"), 1u);
+  EXPECT_EQ(kinds.count("disk-create"), 1u);
+}
+
+TEST_F(CliTest, AttachingAnAttachedDiskElsewhereFailsWithTheSagasReason) {
+  CreateWeb();
+  ToolJson({"instance", "create", "other", "--disks", "0"});
+  Outcome o = Tool({"disk", "attach", "web-d0", "other"});
+  ExpectOneLineError(o, 1);
+  EXPECT_NE(o.err.find("another instance"), std::string::npos) << o;
+}
+
+// --- Sagas.
+
+TEST_F(CliTest, SagaListShowEventsAndDotDescribeASucceededSaga) {
+  Json web = CreateWeb();
+  Json sagas = ToolJson({"saga", "list"});
+  ASSERT_EQ(sagas.size(), 1u);
+  const Json& s = sagas[0];
+  EXPECT_EQ(s["id"], web["saga_id"]);
+  EXPECT_EQ(s["kind"], "instance-create");
+  EXPECT_EQ(s["state"], "succeeded");
+  EXPECT_TRUE(s["created"].is_string());
+  EXPECT_TRUE(s["finished"].is_string());
+  EXPECT_TRUE(s["failed_node"].is_null());
+  EXPECT_TRUE(s["stuck_node"].is_null());
+  EXPECT_TRUE(s["error"].is_null());
+  // instance, 2 x (record, volume, finalize), 2 attaches, set_boot, stop.
+  EXPECT_EQ(s["node_counts"], Json({{"succeeded", 11}}));
+  EXPECT_GT(s["nodes"].get<int>(), 11);
+  const std::string id = s["id"];
+
+  EXPECT_EQ(ToolJson({"saga", "list", "--state", "succeeded"}).size(), 1u);
+  EXPECT_EQ(ToolJson({"saga", "list", "--state", "stuck"}), Json::array());
+
+  Json show = ToolJson({"saga", "show", id});
+  EXPECT_EQ(show["state"], "succeeded");
+  EXPECT_TRUE(show["log_error"].is_null());
+  EXPECT_EQ(show["params"]["name"], "web");
+  int actions = 0;
+  for (const auto& row : show["node_table"]) {
+    if (row["kind"] != "action") continue;
+    ++actions;
+    EXPECT_EQ(row["state"], "succeeded") << row;
+    EXPECT_GE(row["attempts"].get<int>(), 1) << row;
+    EXPECT_TRUE(row["action"].is_string()) << row;
+    EXPECT_TRUE(row["error"].is_null()) << row;
+  }
+  EXPECT_EQ(actions, 11);
+
+  Outcome text = Tool({"saga", "show", id});
+  EXPECT_EQ(text.exit_code, 0) << text;
+  for (const char* want : {"kind      instance-create", "state     succeeded", "created   ", "finished  ", "NODE",
+                           "ACTION", "ATTEMPTS", "DURATION", "instance.create_record", "disk_1.volume", "stop"}) {
+    EXPECT_NE(text.out.find(want), std::string::npos) << want << "\n" << text;
+  }
+
+  Json events = ToolJson({"saga", "events", id});
+  ASSERT_GE(events.size(), 11u);
+  uint64_t seq = 0;
+  for (const auto& e : events) {
+    EXPECT_GT(e["seq"].get<uint64_t>(), seq) << e;
+    seq = e["seq"];
+    EXPECT_TRUE(e["node"].is_string()) << e;
+    EXPECT_TRUE(e["time"].is_string()) << e;
+  }
+  EXPECT_EQ(events.back()["node"], "stop");
+  EXPECT_EQ(events.back()["type"], "succeeded");
+  Outcome events_text = Tool({"saga", "events", id});
+  EXPECT_EQ(events_text.exit_code, 0) << events_text;
+  EXPECT_TRUE(events_text.out.starts_with("SEQ")) << events_text;
+
+  Outcome dot = Tool({"saga", "dot", id});
+  EXPECT_EQ(dot.exit_code, 0) << dot;
+  EXPECT_TRUE(dot.out.starts_with("digraph ")) << dot;
+  EXPECT_TRUE(dot.out.ends_with("}\n")) << dot;
+  EXPECT_NE(dot.out.find("fillcolor=\"palegreen\""), std::string::npos) << dot;
+  EXPECT_NE(dot.out.find(" -> "), std::string::npos) << dot;
+  EXPECT_NE(dot.out.find("instance.create_record\\nsucceeded"), std::string::npos) << dot;
+}
+
+TEST_F(CliTest, SagaDotSvgPipesTheGraphThroughGraphvizDot) {
+  CreateWeb();
+  const std::string id = ToolJson({"saga", "list"})[0]["id"];
+  // A stand-in for Graphviz (which the suite does not require) that checks what it is given.
+  const std::string bin = dir_.Sub("bin");
+  fs::create_directory(bin);
+  {
+    std::ofstream dot(bin + "/dot");
+    dot << "#!/bin/sh\n[ \"$1\" = -Tsvg ] || exit 3\nhead -c 8 | grep -q '^digraph' || exit 4\ncat >/dev/null\n"
+           "echo '<svg>stand-in</svg>'\n";
+  }
+  fs::permissions(bin + "/dot", fs::perms::owner_all);
+  Outcome svg = Tool({"saga", "dot", id, "--svg"}, EnvWithPath(bin + ":/usr/bin:/bin"));
+  EXPECT_EQ(svg.exit_code, 0) << svg;
+  EXPECT_EQ(svg.out, "<svg>stand-in</svg>\n") << svg;
+
+  const std::string empty = dir_.Sub("empty");
+  fs::create_directory(empty);
+  Outcome missing = Tool({"saga", "dot", id, "--svg"}, EnvWithPath(empty));
+  ExpectOneLineError(missing, 1);
+  EXPECT_NE(missing.err.find("graphviz"), std::string::npos) << missing;
+}
+
+TEST_F(CliTest, AStuckSagaShowsItsNodeAndReasonAndCanBeAbandoned) {
+  const Uuid stuck = MakeStuckSaga(db_, "wedged");
+  const std::string id = stuck.ToString();
+
+  Json s = ToolJson({"saga", "show", id});
+  EXPECT_EQ(s["state"], "stuck");
+  EXPECT_EQ(s["stuck_node"], "instance");
+  EXPECT_TRUE(s["failed_node"].is_null());
+  ASSERT_TRUE(s["error"].is_string());
+  EXPECT_NE(s["error"].get<std::string>().find("the record cannot be removed"), std::string::npos) << s;
+  EXPECT_TRUE(s["finished"].is_null() || s["finished"].is_string());
+  EXPECT_EQ(s["node_counts"]["undo_failed"], 1) << s;
+  Outcome text = Tool({"saga", "show", id});
+  EXPECT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(text.out.find("stuck at  instance"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("the record cannot be removed"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("undo_failed"), std::string::npos) << text;
+  Outcome dot = Tool({"saga", "dot", id});
+  EXPECT_NE(dot.out.find("fillcolor=\"red\""), std::string::npos) << dot;
+  ASSERT_EQ(ToolJson({"saga", "list", "--state", "stuck"}).size(), 1u);
+
+  // Held in `creating` by a stuck saga: a note, not a violation.
+  Json check = ToolJson({"check"});
+  EXPECT_EQ(check["ok"], true) << check;
+  std::set<std::string> note_kinds;
+  for (const auto& n : check["notes"]) note_kinds.insert(n["kind"].get<std::string>());
+  EXPECT_TRUE(note_kinds.count("stuck_saga")) << check;
+
+  Outcome abandon = Tool({"saga", "abandon", id, "--reason", "the operator removed it by hand"});
+  EXPECT_EQ(abandon.exit_code, 0) << abandon;
+  EXPECT_EQ(abandon.err, "") << abandon;
+  Json after = ToolJson({"saga", "show", id});
+  EXPECT_EQ(after["state"], "abandoned");
+  EXPECT_TRUE(after["finished"].is_string());
+  EXPECT_NE(after["error"].get<std::string>().find("the operator removed it by hand"), std::string::npos) << after;
+  Outcome after_text = Tool({"saga", "show", id});
+  EXPECT_NE(after_text.out.find("state     abandoned"), std::string::npos) << after_text;
+  EXPECT_NE(after_text.out.find("at node   instance"), std::string::npos) << after_text;
+  EXPECT_EQ(ToolJson({"saga", "list", "--state", "abandoned"}).size(), 1u);
+  EXPECT_EQ(ToolJson({"saga", "list", "--state", "stuck"}), Json::array());
+
+  // Once abandoned it is no longer abandonable.
+  const Snapshot before = Snap();
+  ExpectOneLineError(Tool({"saga", "abandon", id, "--reason", "again"}), 1);
+  EXPECT_EQ(Snap(), before);
+}
+
+TEST_F(CliTest, ASucceededSagaCannotBeAbandoned) {
+  const std::string id = CreateWeb()["saga_id"];
+  const Snapshot before = Snap();
+  Outcome o = Tool({"saga", "abandon", id, "--reason", "no"});
+  ExpectOneLineError(o, 1);
+  EXPECT_NE(o.err.find("is succeeded"), std::string::npos) << o;
+  EXPECT_EQ(Snap(), before);
+  EXPECT_EQ(ToolJson({"saga", "show", id})["state"], "succeeded");
+}
+
+// --- check, recover, demo.
+
+TEST_F(CliTest, CheckPassesOnAHealthyDatabaseAndListsEachViolationWithItsIds) {
+  Json web = CreateWeb();
+  Json ok = ToolJson({"check"});
+  EXPECT_EQ(ok["ok"], true);
+  EXPECT_EQ(ok["violations"], Json::array());
+  EXPECT_EQ(ok["instances"], 1);
+  EXPECT_EQ(ok["disks"], 2);
+  EXPECT_EQ(ok["sagas"], 1);
+  EXPECT_EQ(ok["volumes"], 2);
+  Outcome text = Tool({"check"});
+  EXPECT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(text.out.find("0 violation(s)"), std::string::npos) << text;
+
+  // A live disk without its volume breaks invariant 6.
+  const std::string disk = ToolJson({"disk", "show", "web-d1"})["id"];
+  ASSERT_TRUE(fs::remove(VolumePath(VolumesDirFor(db_), *Uuid::Parse(disk))));
+  Outcome bad = Tool({"check", "--json"});
+  EXPECT_EQ(bad.exit_code, 1) << bad;
+  Json report = bad.JsonOut();
+  EXPECT_EQ(report["ok"], false);
+  ASSERT_EQ(report["violations"].size(), 1u) << report;
+  EXPECT_EQ(report["violations"][0]["kind"], "volume");
+  EXPECT_EQ(report["violations"][0]["ids"], Json({disk})) << report;
+  EXPECT_TRUE(report["violations"][0]["message"].is_string());
+  Outcome bad_text = Tool({"check"});
+  EXPECT_EQ(bad_text.exit_code, 1) << bad_text;
+  EXPECT_NE(bad_text.out.find(disk), std::string::npos) << bad_text;
+}
+
+TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
+  Outcome o = Tool({"demo", "--instances", "4", "--disks", "3", "--fail-rate", "0.05", "--seed", "11",
+                    "--concurrency", "2", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o;
+  Json r = o.JsonOut();
+  EXPECT_EQ(r["ok"], true);
+  EXPECT_EQ(r["instances"], 4);
+  EXPECT_EQ(r["disks_per_instance"], 3);
+  EXPECT_EQ(r["seed"], 11);
+  EXPECT_EQ(r["succeeded"].get<int>() + r["failed"].get<int>(), 4);
+  EXPECT_EQ(r["stuck"], 0);
+  EXPECT_EQ(r["unfinished"], 0);
+  EXPECT_EQ(r["check"]["ok"], true);
+  EXPECT_EQ(ToolJson({"saga", "list"}).size(), 4u);
+
+  Outcome text = Tool({"demo", "--instances", "2", "--disks", "1", "--seed", "3"});
+  EXPECT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(text.out.find("demo: OK"), std::string::npos) << text;
+  EXPECT_EQ(ToolJson({"saga", "list"}).size(), 6u);
+
+  Json recover = ToolJson({"recover"});
+  EXPECT_EQ(recover["scanned"], 6);
+  EXPECT_EQ(recover["marked_stuck"], Json::array());
+}
+
+// --- Beside another process.
+
+TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
+  const Uuid stuck = MakeStuckSaga(db_, "wedged");
+  ToolJson({"instance", "create", "keep", "--disks", "1"});
+  const size_t sagas_before = ToolJson({"saga", "list"}).size();
+
+  BackgroundSagadb demo({"--db", db_, "demo", "--instances", "200", "--disks", "11", "--seed", "7", "--json"},
+                        dir_.Sub("demo.out"), dir_.Sub("demo.err"));
+  // Wait until it owns the database and has started sagas, reading beside it meanwhile.
+  for (;;) {
+    ASSERT_TRUE(demo.Running()) << "demo ended before it was seen running:\n" << ReadFile(dir_.Sub("demo.err"));
+    Outcome list = Tool({"saga", "list", "--json"});
+    ASSERT_EQ(list.exit_code, 0) << list;
+    if (LockHolder(db_) == demo.pid() && list.JsonOut().size() > sagas_before) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+
+  // Frozen mid-run, demo still holds the database: every mutation must be refused and change nothing.
+  ASSERT_TRUE(demo.Stop()) << "demo ended before it could be paused";
+  const Snapshot frozen = Snap();
+  const std::vector<std::vector<std::string>> mutations = {
+      {"instance", "create", "intruder"},
+      {"instance", "delete", "keep"},
+      {"disk", "create", "spare", "--size", "1GiB"},
+      {"disk", "detach", "keep-d0", "keep"},
+      {"disk", "delete", "keep-d0"},
+      {"saga", "abandon", stuck.ToString(), "--reason", "while demo runs"},
+      {"recover"},
+      {"demo", "--instances", "1"},
+  };
+  for (const auto& args : mutations) {
+    Outcome o = Tool(args);
+    ExpectOneLineError(o, 1);
+    EXPECT_NE(o.err.find("in use by another process"), std::string::npos) << o;
+  }
+  EXPECT_EQ(Snap(), frozen);
+  demo.Continue();
+
+  // Read beside it while it runs (however far it has got).
+  for (int poll = 0; poll < 5 && demo.Running(); ++poll) {
+    Outcome list = Tool({"saga", "list", "--json"});
+    EXPECT_EQ(list.exit_code, 0) << list;
+    EXPECT_TRUE(list.JsonOut().is_array()) << list;
+    Outcome check = Tool({"check", "--json"});
+    EXPECT_EQ(check.exit_code, 0) << check;
+    EXPECT_EQ(check.JsonOut()["ok"], true) << check;
+  }
+
+  ASSERT_EQ(demo.Wait(), 0) << ReadFile(dir_.Sub("demo.out")) << ReadFile(dir_.Sub("demo.err"));
+  Json report = Json::parse(ReadFile(dir_.Sub("demo.out")), nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["ok"], true);
+  EXPECT_EQ(report["succeeded"].get<int>() + report["failed"].get<int>(), 200);
+
+  // Afterwards: the demo's sagas and nothing of the refused commands.
+  EXPECT_EQ(ToolJson({"saga", "list"}).size(), sagas_before + 200);
+  EXPECT_EQ(ToolJson({"saga", "show", stuck.ToString()})["state"], "stuck");
+  ExpectOneLineError(Tool({"instance", "show", "intruder"}), 1);
+  ExpectOneLineError(Tool({"disk", "show", "spare"}), 1);
+  EXPECT_EQ(ToolJson({"instance", "show", "keep"})["state"], "stopped");
+  EXPECT_EQ(ToolJson({"disk", "show", "keep-d0"})["state"], "attached");
+}
+
+// --- Bad input: one line on stderr, the right exit code, nothing written.
+
+TEST_F(CliTest, BadInputIsOneLineOnStderrAndChangesNothing) {
+  CreateWeb();
+  ToolJson({"disk", "create", "solo-d0", "--size", "1GiB"});
+  const std::string saga = ToolJson({"saga", "list"})[0]["id"];
+  const Snapshot before = Snap();
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+  };
+  const std::vector<Case> cases = {
+      // Usage.
+      {{}, 2},
+      {{"frobnicate"}, 2},
+      {{"--bogus", "saga", "list"}, 2},
+      {{"instance"}, 2},
+      {{"instance", "frob"}, 2},
+      {{"instance", "list", "--bogus"}, 2},
+      {{"instance", "list", "extra"}, 2},
+      {{"instance", "create", "Bad_Name"}, 2},
+      {{"instance", "create", "web2", "--project", "Bad Project"}, 2},
+      {{"instance", "create", "web2", "--disk-size", "10XB"}, 2},
+      {{"instance", "create", "web2", "--memory", "lots"}, 2},
+      {{"instance", "create", "web2", "--disks", "13"}, 2},
+      {{"instance", "create", "web2", "--disks", "two"}, 2},
+      {{"instance", "create", "web2", "--cpus", "0"}, 2},
+      {{"disk", "create", "spare"}, 2},
+      {{"disk", "create", "spare", "--size", "0"}, 2},
+      {{"disk", "create", "spare", "--size", "1.5GiB"}, 2},
+      {{"saga", "show"}, 2},
+      {{"saga", "show", "not-a-uuid"}, 2},
+      {{"saga", "list", "--state", "weird"}, 2},
+      {{"saga", "abandon", saga}, 2},
+      {{"saga", "abandon", saga, "--reason", ""}, 2},
+      {{"demo", "--instances", "0"}, 2},
+      {{"demo", "--fail-rate", "2"}, 2},
+      // Unknown ids and names, taken names.
+      {{"instance", "show", "nosuch"}, 1},
+      {{"instance", "show", kZeroId}, 1},
+      {{"disk", "show", "nosuch"}, 1},
+      {{"saga", "show", kZeroId}, 1},
+      {{"saga", "events", kZeroId}, 1},
+      {{"saga", "dot", kZeroId}, 1},
+      {{"saga", "abandon", kZeroId, "--reason", "x"}, 1},
+      {{"instance", "delete", "nosuch"}, 1},
+      {{"instance", "delete", kZeroId}, 1},
+      {{"disk", "delete", "nosuch"}, 1},
+      {{"disk", "attach", "nosuch", "web"}, 1},
+      {{"disk", "attach", "web-d0", "nosuch"}, 1},
+      {{"disk", "detach", "web-d0", kZeroId}, 1},
+      {{"instance", "create", "web"}, 1},
+      {{"instance", "create", "solo", "--disks", "1"}, 1},  // its disk would be "solo-d0", which is taken
+      {{"disk", "create", "web-d0", "--size", "1GiB"}, 1},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.args));
+    ExpectOneLineError(Tool(c.args), c.exit_code);
+  }
+  EXPECT_EQ(Snap(), before);
+}
+
+TEST_F(CliTest, ADirectoryThatIsNotASagadbDatabaseIsRefusedAndLeftAlone) {
+  // Not a database at all.
+  const std::string stray = dir_.Sub("stray");
+  fs::create_directory(stray);
+  std::ofstream(stray + "/notes.txt") << "hello\n";
+  // A RocksDB database of something else.
+  const std::string other = dir_.Sub("other");
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, other, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "key", "value").ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  const std::string file = dir_.Sub("plain-file");
+  std::ofstream(file) << "x";
+  const std::string missing = dir_.Sub("missing");
+
+  const std::vector<std::vector<std::string>> commands = {
+      {"instance", "list"}, {"disk", "show", "x"},         {"saga", "list"}, {"check"},
+      {"recover"},          {"instance", "create", "web"}, {"disk", "create", "x", "--size", "1GiB"},
+      {"instance", "delete", "web"}, {"saga", "abandon", kZeroId, "--reason", "x"}, {"demo", "--instances", "1"},
+  };
+  for (const std::string& db : {stray, other, file, missing}) {
+    const auto files = FilesUnder(db);
+    for (const auto& args : commands) {
+      // Creating commands create a database in a missing directory, as they should.
+      if (db == missing && (args[0] == "demo" || (args.size() > 1 && args[1] == "create"))) continue;
+      std::vector<std::string> full = {"--db", db};
+      full.insert(full.end(), args.begin(), args.end());
+      SCOPED_TRACE(::testing::PrintToString(full));
+      Outcome o = RunSagadb(full);
+      ExpectOneLineError(o, 1);
+      if (db == stray || db == other) {
+        EXPECT_NE(o.err.find("not a sagadb database"), std::string::npos) << o;
+      }
+      EXPECT_EQ(FilesUnder(db), files);
+    }
+    EXPECT_EQ(fs::exists(missing), false);
+  }
+  std::vector<std::string> cfs;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), other, &cfs).ok());
+  EXPECT_EQ(cfs, std::vector<std::string>{"default"});
+}
+
+TEST_F(CliTest, HelpExitsZero) {
+  Outcome o = RunSagadb({"--help"});
+  EXPECT_EQ(o.exit_code, 0) << o;
+  EXPECT_NE(o.out.find("saga"), std::string::npos) << o;
+  EXPECT_EQ(o.err, "");
+}
+
+}  // namespace
+}  // namespace sagadb::testing
