@@ -61,6 +61,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::unique_ptr<Store> store(new Store(options));
   SAGADB_RETURN_IF_ERROR(store->OpenDb());
   SAGADB_RETURN_IF_ERROR(store->InitMeta());
+  if (options.hooks != nullptr) store->SetHooks(options.hooks);
   return store;
 }
 

@@ -53,6 +53,9 @@ struct StoreOptions {
   std::string secondary_path;
   // Optional environment (tests use one that simulates power loss). Not owned; must outlive the Store.
   rocksdb::Env* env = nullptr;
+  // Hooks installed before Open returns (see SetHooks); not owned. Tests use them to inject faults into what
+  // happens right after an open, such as recovery.
+  StoreHooks* hooks = nullptr;
 };
 
 class Store {

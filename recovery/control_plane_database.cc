@@ -7,8 +7,8 @@ Result<std::unique_ptr<ControlPlaneDatabase>> ControlPlaneDatabase::Open(const C
   so.path = options.path;
   so.sync = options.sync;
   so.create_if_missing = options.create_if_missing;
+  so.hooks = options.hooks;
   SAGADB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
-  if (options.hooks != nullptr) store->SetHooks(options.hooks);
   std::unique_ptr<ControlPlaneDatabase> db(new ControlPlaneDatabase());
   db->store_ = std::move(store);
   db->datastore_ = std::make_unique<Datastore>(db->store_.get());

@@ -8,8 +8,8 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options,
   so.path = options.path;
   so.sync = options.sync;
   so.env = options.env;
+  so.hooks = options.hooks;
   SAGADB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
-  if (options.hooks != nullptr) store->SetHooks(options.hooks);
 
   std::unique_ptr<Database> db(new Database());
   db->store_ = std::move(store);
