@@ -120,6 +120,11 @@ Status Store::OpenDb() {
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.max_total_wal_size = 64 << 20;
+  // sagadb's batches are small (one saga step: a few records and log events). With concurrent memtable writes
+  // every member of a write group inserts its own batch and then waits for the others, a second round of
+  // hand-offs that costs more than the inserts it spreads out; the group's leader inserting them all is cheaper.
+  // Measured with sagadb_bench: synced batches at 32 writers 40k/s -> 52k/s, instance-create sagas +8%.
+  db_options.allow_concurrent_memtable_write = false;
   if (options_.env != nullptr) db_options.env = options_.env;
   write_options_.sync = options_.sync;
 
