@@ -1,6 +1,16 @@
 #include "sagas/thread_pool.h"
 
 namespace sagadb {
+namespace {
+
+// The pool whose thread this is, and the task that thread runs next.
+struct LocalSlot {
+  const ThreadPool* pool = nullptr;
+  std::function<void()> next;
+};
+thread_local LocalSlot tls_slot;
+
+}  // namespace
 
 ThreadPool::ThreadPool(size_t threads) {
   if (threads == 0) threads = 1;
@@ -18,6 +28,14 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::Submit(std::function<void()> task) {
+  if (tls_slot.pool == this && !tls_slot.next) {
+    tls_slot.next = std::move(task);
+    return;
+  }
+  Enqueue(std::move(task));
+}
+
+void ThreadPool::Enqueue(std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
     tasks_.push_back(std::move(task));
@@ -26,6 +44,7 @@ void ThreadPool::Submit(std::function<void()> task) {
 }
 
 void ThreadPool::Loop() {
+  tls_slot.pool = this;
   for (;;) {
     std::function<void()> task;
     {
@@ -36,6 +55,11 @@ void ThreadPool::Loop() {
       tasks_.pop_front();
     }
     task();
+    while (tls_slot.next) {
+      std::function<void()> next = std::move(tls_slot.next);
+      tls_slot.next = nullptr;
+      next();
+    }
   }
 }
 
