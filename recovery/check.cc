@@ -129,7 +129,7 @@ void CheckSagas(const Store& store, const rocksdb::Snapshot* snap, CheckState& s
 
 }  // namespace
 
-CheckReport Check(const Store& store, const std::string& volumes_dir, const CheckOptions& options) {
+CheckReport Check(Store& store, const std::string& volumes_dir, const CheckOptions& options) {
   CheckReport report;
   CheckState s;
   s.options = options;
@@ -145,6 +145,11 @@ CheckReport Check(const Store& store, const std::string& volumes_dir, const Chec
     s.Violation(check_kind::kVolume, {volumes_dir}, volumes.status().ToString());
   }
 
+  if (store.mode() == OpenMode::kSecondary) {
+    // The view must not predate the listing, or a volume whose disk record came after the view looks stray.
+    Status st = store.CatchUp();
+    if (!st.ok()) s.Violation(check_kind::kVolume, {volumes_dir}, st.ToString());
+  }
   SnapshotGuard snap(store);
   Load(store, snap.get(), Cf::kInstances, s, &s.instances);
   Load(store, snap.get(), Cf::kDisks, s, &s.disks);

@@ -28,7 +28,8 @@
 // Notes (not violations): stuck and abandoned sagas, records held in `creating` by one, files in the volumes
 // directory that are not volumes.
 //
-// Records are read from one snapshot; the volumes directory is listed just before it is taken (a disk record is
+// Records are read from one snapshot; the volumes directory is listed just before it is taken (or, on an
+// inspection store, just before it catches up) (a disk record is
 // always created before its volume and destroyed after it, except by disk-delete, covered above), and a volume
 // that seems missing is looked for again, so a check beside running sagas reports no state they are passing
 // through. Check never writes, and never crashes on damaged bytes.
@@ -82,7 +83,9 @@ struct CheckReport {
   bool ok() const { return violations.empty(); }
 };
 
-CheckReport Check(const Store& store, const std::string& volumes_dir, const CheckOptions& options = {});
+// An inspection (secondary) store is caught up with its primary after the listing, so its view is as new as the
+// listing; that is the only change Check makes to `store`.
+CheckReport Check(Store& store, const std::string& volumes_dir, const CheckOptions& options = {});
 
 // One line per finding ("violation attachment [disk-id instance-id]: ..."), for logs and test failures.
 std::string Describe(const CheckReport& report);

@@ -106,6 +106,24 @@ TEST_F(CheckTest, AHealthyDatabaseReportsNothing) {
 
 // --- 1. attachments
 
+TEST_F(CheckTest, AnInspectionStoreOpenedEarlierSeesRecordsAsNewAsTheVolumesItLists) {
+  CreateDiskOk("before");
+  StoreOptions so;
+  so.path = store_->path();
+  so.mode = OpenMode::kSecondary;
+  auto inspection = Store::Open(so);
+  ASSERT_TRUE(inspection.ok()) << inspection.status().ToString();
+  // Created after the inspection store's view was taken: its volume is listed, so its record must be seen too.
+  DiskCreateParams later = CreateDiskOk("after");
+  CheckOptions o;
+  o.quiescent = true;
+  CheckReport report = Check(**inspection, cp_->volumes_dir(), o);
+  EXPECT_TRUE(report.ok()) << Describe(report);
+  EXPECT_EQ(report.disks, 2u);
+  EXPECT_EQ(report.volumes, 2u);
+  EXPECT_TRUE(Datastore(inspection->get()).GetDisk(later.disk_id).ok());
+}
+
 TEST_F(CheckTest, ADiskAttachedToAnInstanceThatDoesNotListItIsReported) {
   auto a = CreateInstanceOk("a", 1);
   auto x = CreateDiskOk("x");
