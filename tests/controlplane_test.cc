@@ -1,7 +1,9 @@
 // The control-plane sagas doing what they promise when nothing goes wrong, and refusing what they must.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "sagas/controlplane/disk_sagas.h"
 #include "sagas/controlplane/instance_sagas.h"
@@ -274,7 +276,7 @@ TEST_F(DeleteTest, ARestoredDiskTakesItsNameBackUnlessItWasTaken) {
 
 TEST(VolumesTest, AVolumeIsNamedByItsDiskIdAlone) {
   const Uuid id = *Uuid::Parse("0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10");
-  EXPECT_EQ(VolumePath("/v", id), "/v/0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10.vol");
+  EXPECT_EQ(VolumePath("/v", id), "/v/0b/0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10.vol");
   EXPECT_EQ(VolumeDiskId("0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10.vol"), id);
   EXPECT_FALSE(VolumeDiskId("0B6C2A1E-8A7F-4C3E-9D41-5F0E2B7C9A10.vol").has_value());
   EXPECT_FALSE(VolumeDiskId("0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10").has_value());
@@ -291,10 +293,39 @@ TEST(VolumesTest, CreateAndRemoveAreIdempotent) {
   EXPECT_EQ(std::filesystem::file_size(VolumePath(vols, id)), 4096u);
   auto listing = ListVolumes(vols);
   ASSERT_TRUE(listing.ok());
-  EXPECT_EQ(listing->volumes.size(), 1u);
+  ASSERT_EQ(listing->volumes.size(), 1u);
+  const std::string id_text = id.ToString();
+  EXPECT_EQ(listing->volumes.at(id), id_text.substr(0, 2) + "/" + id_text + ".vol");
+  EXPECT_TRUE(listing->other_files.empty());
   ASSERT_TRUE(RemoveVolume(vols, id).ok());
   ASSERT_TRUE(RemoveVolume(vols, id).ok());
   EXPECT_FALSE(std::filesystem::exists(VolumePath(vols, id)));
+}
+
+TEST(VolumesTest, ListingSeesEveryShardAndReportsWhatIsOutOfPlace) {
+  testing::ScratchDir dir;
+  const std::string vols = dir.Sub("volumes");
+  std::vector<Uuid> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(Uuid::Generate());  // spread over many subdirectories
+  for (const Uuid& id : ids) ASSERT_TRUE(CreateVolume(vols, id, 1 << 20).ok());
+  namespace fs = std::filesystem;
+  // A volume-named file in the wrong subdirectory, one at the top level, a stray file, a non-shard directory.
+  const Uuid misplaced = *Uuid::Parse("0b6c2a1e-8a7f-4c3e-9d41-5f0e2b7c9a10");
+  fs::create_directories(fs::path(vols) / "ff");
+  std::ofstream(fs::path(vols) / "ff" / (misplaced.ToString() + ".vol")).put('x');
+  std::ofstream(fs::path(vols) / (misplaced.ToString() + ".vol")).put('x');
+  std::ofstream(fs::path(vols) / ids[0].ToString().substr(0, 2) / "notes.txt").put('x');
+  fs::create_directories(fs::path(vols) / "scratch");
+
+  auto listing = ListVolumes(vols);
+  ASSERT_TRUE(listing.ok()) << listing.status().ToString();
+  EXPECT_EQ(listing->volumes.size(), ids.size());
+  for (const Uuid& id : ids) EXPECT_EQ(listing->volumes.count(id), 1u) << id.ToString();
+  EXPECT_EQ(listing->volumes.count(misplaced), 0u);
+  std::vector<std::string> want = {misplaced.ToString() + ".vol", ids[0].ToString().substr(0, 2) + "/notes.txt",
+                                   "ff/" + misplaced.ToString() + ".vol", "scratch"};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(listing->other_files, want);  // sorted by ListVolumes
 }
 
 }  // namespace
