@@ -12,7 +12,14 @@
 
 namespace sagadb::bench {
 
-BenchDir::BenchDir(const std::string& root, const std::string& name) {
+namespace {
+
+std::mutex g_deferred_mu;
+std::vector<std::string> g_deferred;  // guarded by g_deferred_mu
+
+}  // namespace
+
+BenchDir::BenchDir(const std::string& root, const std::string& name) : root_(root) {
   std::filesystem::create_directories(root);
   std::string tmpl = (std::filesystem::path(root) / (name + "-XXXXXX")).string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed under " + root);
@@ -22,6 +29,28 @@ BenchDir::BenchDir(const std::string& root, const std::string& name) {
 BenchDir::~BenchDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+void BenchDir::DeferRemoval(const std::string& relative) {
+  namespace fs = std::filesystem;
+  const fs::path from = fs::path(path_) / relative;
+  std::error_code ec;
+  if (!fs::exists(from, ec)) return;
+  std::string tmpl = (fs::path(root_) / ".deferred-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return;  // not fatal: the destructor removes it with the rest
+  const fs::path to = fs::path(tmpl) / from.filename();
+  fs::rename(from, to, ec);
+  std::lock_guard lock(g_deferred_mu);
+  g_deferred.push_back(tmpl);
+}
+
+void RemoveDeferred() {
+  std::lock_guard lock(g_deferred_mu);
+  for (const auto& dir : g_deferred) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  g_deferred.clear();
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -37,6 +66,7 @@ Throughput RunConcurrently(int threads, uint64_t total, const std::function<bool
   std::mutex mu;
   std::vector<double> latencies;
   latencies.reserve(total);
+  const double cpu_start = ProcessCpuSeconds();
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -54,12 +84,20 @@ Throughput RunConcurrently(int threads, uint64_t total, const std::function<bool
   for (auto& th : pool) th.join();
   Throughput r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.cpu_seconds = ProcessCpuSeconds() - cpu_start;
   r.ops = total;
   r.errors = errors;
   r.ops_per_sec = static_cast<double>(total) / r.seconds;
   r.p50_ms = Percentile(latencies, 0.50);
   r.p99_ms = Percentile(latencies, 0.99);
   return r;
+}
+
+double ProcessCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
 double PeakRssMiB() {

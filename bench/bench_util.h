@@ -10,16 +10,28 @@
 
 namespace sagadb::bench {
 
-// A fresh directory under `root`, removed by the destructor.
+// A fresh directory under `root`, removed by the destructor, except for subdirectories handed to
+// DeferRemoval: those wait for RemoveDeferred() at the end of the program.
+//
+// Why defer: on ext4 without a journal, inode allocation skips every inode freed in the last ~30 s
+// (recently_deleted in fs/ext4/ialloc.c), scanning them one by one. Removing the thousands of volume files one
+// measurement made, right before the next one creates thousands more, made creates several times slower and
+// the figures depend on what ran before.
 class BenchDir {
  public:
   explicit BenchDir(const std::string& root, const std::string& name);
   ~BenchDir();
   const std::string& path() const { return path_; }
+  // Moves <path>/<relative> aside (a rename: no inode is freed) to be removed by RemoveDeferred().
+  void DeferRemoval(const std::string& relative);
 
  private:
   std::string path_;
+  std::string root_;
 };
+
+// Removes every directory handed to BenchDir::DeferRemoval.
+void RemoveDeferred();
 
 struct Throughput {
   double ops_per_sec = 0;
@@ -28,12 +40,15 @@ struct Throughput {
   double seconds = 0;
   uint64_t ops = 0;
   uint64_t errors = 0;
+  double cpu_seconds = 0;  // user + system CPU time of the whole process while the ops ran
 };
 
 // Runs `op(thread, i)` `total` times spread over `threads` threads (each op timed). An op returns false on error.
 Throughput RunConcurrently(int threads, uint64_t total, const std::function<bool(int, uint64_t)>& op);
 
 double Percentile(std::vector<double> v, double p);
+// User + system CPU seconds this process has used so far.
+double ProcessCpuSeconds();
 // Peak resident set size of this process so far, in MiB.
 double PeakRssMiB();
 

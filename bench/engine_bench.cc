@@ -53,7 +53,8 @@ nlohmann::json MeasureCeiling(const BenchConfig& c, const std::vector<int>& conc
       return store->Write(&b).ok();
     });
     rows.push_back({{"concurrency", threads}, {"batches_per_sec", t.ops_per_sec}, {"p50_ms", t.p50_ms},
-                    {"p99_ms", t.p99_ms}, {"errors", t.errors}});
+                    {"p99_ms", t.p99_ms}, {"cpu_us_per_batch", 1e6 * t.cpu_seconds / static_cast<double>(t.ops)},
+                    {"cpu_cores_busy", t.cpu_seconds / t.seconds}, {"errors", t.errors}});
   }
   out["synced_batches"] = rows;
   return out;

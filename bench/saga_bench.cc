@@ -13,6 +13,7 @@
 #include "bench/bench_util.h"
 #include "engine/fault_injector.h"
 #include "recovery/control_plane_database.h"
+#include "sagas/controlplane/volumes.h"
 
 extern char** environ;
 
@@ -50,6 +51,7 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
     const uint64_t writes_before = db->store().synced_writes();
     const uint64_t bytes_before = db->store().bytes_written();
     const uint64_t attempts_before = db->store().write_attempts();
+    const uint64_t volume_syncs_before = VolumeSyncCount();
     std::atomic<uint64_t> failed{0};
     Throughput t = RunConcurrently(threads, sagas, [&](int, uint64_t i) {
       auto h = db->control_plane().CreateInstance(Request(prefix, i, disks));
@@ -62,17 +64,48 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
       return true;
     });
     const double n = static_cast<double>(sagas);
+    const double store_writes = (db->store().synced_writes() - writes_before) / n;
+    const double volume_syncs = (VolumeSyncCount() - volume_syncs_before) / n;
     rows.push_back({{"concurrency", threads},
                     {"sagas", sagas},
                     {"sagas_per_sec", t.ops_per_sec},
                     {"p50_ms", t.p50_ms},
                     {"p99_ms", t.p99_ms},
-                    {"synced_writes_per_saga", (db->store().synced_writes() - writes_before) / n},
+                    {"synced_writes_per_saga", store_writes},
+                    {"volume_fsyncs_per_saga", volume_syncs},
                     {"writes_per_saga", (db->store().write_attempts() - attempts_before) / n},
                     {"bytes_per_saga", (db->store().bytes_written() - bytes_before) / n},
+                    {"cpu_ms_per_saga", 1e3 * t.cpu_seconds / n},
+                    {"cpu_cores_busy", t.cpu_seconds / t.seconds},
                     {"errors", t.errors}});
   }
+  db.reset();
+  dir.DeferRemoval("db/volumes");
   return {{"sync", sync}, {"disks", disks}, {"rows", rows}, {"peak_rss_mib_so_far", PeakRssMiB()}};
+}
+
+nlohmann::json MeasureVolumes(const BenchConfig& c, const std::vector<int>& concurrency) {
+  BenchDir dir(c.root, "volumes");
+  const std::string volumes = VolumesDirFor(dir.path());
+  nlohmann::json rows = nlohmann::json::array();
+  for (int threads : concurrency) {
+    const uint64_t count = c.quick ? 20 : static_cast<uint64_t>(1000 + 100 * threads);
+    const uint64_t syncs_before = VolumeSyncCount();
+    Throughput t = RunConcurrently(threads, count, [&](int, uint64_t) {
+      return CreateVolume(volumes, Uuid::Generate(), 1ull << 30).ok();
+    });
+    const double n = static_cast<double>(count);
+    rows.push_back({{"concurrency", threads},
+                    {"volumes_per_sec", t.ops_per_sec},
+                    {"p50_ms", t.p50_ms},
+                    {"p99_ms", t.p99_ms},
+                    {"fsyncs_per_volume", (VolumeSyncCount() - syncs_before) / n},
+                    {"cpu_us_per_volume", 1e6 * t.cpu_seconds / n},
+                    {"cpu_cores_busy", t.cpu_seconds / t.seconds},
+                    {"errors", t.errors}});
+  }
+  dir.DeferRemoval("volumes");
+  return rows;
 }
 
 nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
@@ -104,7 +137,9 @@ nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
   const auto start = std::chrono::steady_clock::now();
   auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
   const double open_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const RecoveryReport& r = db->recovery();
+  const RecoveryReport r = db->recovery();
+  db.reset();
+  dir.DeferRemoval("db/volumes");
   return {{"sagas_started", sagas},
           {"disks_per_saga", disks},
           {"interrupted", interrupted},
@@ -138,6 +173,7 @@ nlohmann::json MeasureOverloadRss(const BenchConfig& c, const std::string& sagad
   std::ifstream in(out);
   nlohmann::json demo = nlohmann::json::parse(in, nullptr, false);
   const double rss = demo.is_object() ? demo.value("peak_rss_mib", 0.0) : 0.0;
+  dir.DeferRemoval("db/volumes");
   return {{"command", "sagadb demo --instances 30 --disks 11 --fail-rate 0.05"},
           {"exit_code", WIFEXITED(status) ? WEXITSTATUS(status) : -1},
           {"sagas_per_second", demo.is_object() ? demo.value("sagas_per_second", 0.0) : 0.0},

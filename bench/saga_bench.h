@@ -13,6 +13,9 @@ namespace sagadb::bench {
 
 // instance-create sagas with `disks` disks each: sagas/s, p50/p99 latency, synced writes and bytes per saga.
 nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks, const std::vector<int>& concurrency);
+// The external step of disk-create alone: volume files created (sparse file, fsync of the file and of the
+// directory) per second at each concurrency, in one directory as the control plane does.
+nlohmann::json MeasureVolumes(const BenchConfig& c, const std::vector<int>& concurrency);
 // `sagas` instance-creates interrupted mid-flight, then an open: time to load and validate their logs, and
 // until all have finished.
 nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks);
