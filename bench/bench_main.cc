@@ -85,6 +85,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> only;
   CLI::App app("sagadb_bench: throughput, latency, recovery time and write cost against the disk's limit");
   app.add_option("--dir", c.root, "where scratch databases are made")->capture_default_str();
+  app.add_option("--volumes-dir", c.volumes_root,
+                 "instance-create sections: make volume files under this directory instead of beside the database");
   app.add_option("--runs", runs, "runs per measurement; figures are medians")->capture_default_str();
   app.add_option("--recovery-sagas", recovery_sagas, "sagas interrupted for the recovery section")->capture_default_str();
   app.add_option("--recovery-disks", recovery_disks, "disks per interrupted saga")->capture_default_str();
@@ -104,6 +106,7 @@ int Main(int argc, char** argv) {
   };
   json report;
   report["runs"] = runs;
+  report["allocator"] = SAGADB_ALLOCATOR;
   if (wanted("ceiling")) report["ceiling"] = Repeat(runs, [&] { return MeasureCeiling(c, ceiling_levels); });
   if (wanted("volumes")) report["volumes"] = Repeat(runs, [&] { return MeasureVolumes(c, ceiling_levels); });
   if (wanted("sync")) {
@@ -188,7 +191,8 @@ int Main(int argc, char** argv) {
     std::cout << report.dump(2) << "\n";
     return exit_code;
   }
-  std::cout << fmt::format("sagadb_bench: medians of {} run(s), scratch databases under {}\n", runs, c.root);
+  std::cout << fmt::format("sagadb_bench: medians of {} run(s), scratch databases under {}, allocator {}\n", runs,
+                           c.root, SAGADB_ALLOCATOR);
   if (report.contains("ceiling")) {
     std::cout << "\nceiling: synced single-key WriteBatches (raw fdatasync: "
               << fmt::format("{:.0f}/s)\n", report["ceiling"]["raw_fdatasync_per_sec"].get<double>());

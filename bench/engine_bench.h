@@ -11,6 +11,9 @@ namespace sagadb::bench {
 struct BenchConfig {
   std::string root = "./bench-data";  // where scratch databases are made (put it on the disk under test)
   bool quick = false;                 // a smoke run: tiny op counts
+  // instance-create sections only: put volume files under this directory instead of beside the database
+  // (to time the engine apart from the file system the volumes live on).
+  std::string volumes_root;
 };
 
 // Synced single-key WriteBatches per second at each concurrency, and raw fdatasyncs per second (one thread).

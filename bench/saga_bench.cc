@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "bench/bench_util.h"
@@ -20,9 +21,11 @@ extern char** environ;
 namespace sagadb::bench {
 namespace {
 
-std::unique_ptr<ControlPlaneDatabase> OpenDb(const std::string& path, bool sync, size_t max_in_flight) {
+std::unique_ptr<ControlPlaneDatabase> OpenDb(const std::string& path, bool sync, size_t max_in_flight,
+                                             const std::string& volumes_dir = "") {
   ControlPlaneDatabaseOptions o;
   o.path = path;
+  o.volumes_dir = volumes_dir;
   o.sync = sync;
   o.executor.max_in_flight = max_in_flight;
   o.log = [](std::string_view) {};
@@ -43,7 +46,10 @@ InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) 
 
 nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks, const std::vector<int>& concurrency) {
   BenchDir dir(c.root, sync ? "sagas-sync" : "sagas-nosync");
-  auto db = OpenDb((std::filesystem::path(dir.path()) / "db").string(), sync, 1024);
+  std::optional<BenchDir> volumes;
+  if (!c.volumes_root.empty()) volumes.emplace(c.volumes_root, "volumes");
+  auto db = OpenDb((std::filesystem::path(dir.path()) / "db").string(), sync, 1024,
+                   volumes ? volumes->path() : std::string());
   nlohmann::json rows = nlohmann::json::array();
   for (int threads : concurrency) {
     const uint64_t sagas = c.quick ? static_cast<uint64_t>(2 * threads) : static_cast<uint64_t>(std::max(60, 12 * threads));
@@ -81,7 +87,11 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
   }
   db.reset();
   dir.DeferRemoval("db/volumes");
-  return {{"sync", sync}, {"disks", disks}, {"rows", rows}, {"peak_rss_mib_so_far", PeakRssMiB()}};
+  return {{"sync", sync},
+          {"disks", disks},
+          {"volumes_dir", volumes ? "under " + c.volumes_root : "beside the database"},
+          {"rows", rows},
+          {"peak_rss_mib_so_far", PeakRssMiB()}};
 }
 
 nlohmann::json MeasureVolumes(const BenchConfig& c, const std::vector<int>& concurrency) {

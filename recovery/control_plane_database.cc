@@ -14,6 +14,7 @@ Result<std::unique_ptr<ControlPlaneDatabase>> ControlPlaneDatabase::Open(const C
   db->datastore_ = std::make_unique<Datastore>(db->store_.get());
   ControlPlaneOptions cpo;
   cpo.executor = options.executor;
+  cpo.volumes_dir = options.volumes_dir;
   SAGADB_ASSIGN_OR_RETURN(db->control_plane_, ControlPlane::Open(db->datastore_.get(), cpo));
   SAGADB_RETURN_IF_ERROR(RecoverAtOpen(*db->store_, db->control_plane_->executor(), db->control_plane_->registry(),
                                        options.wait_for_recovery, options.log, &db->report_));

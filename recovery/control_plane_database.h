@@ -26,6 +26,9 @@ struct ControlPlaneDatabaseOptions {
   std::string path;
   bool create_if_missing = true;
   bool sync = true;
+  // Where volume files go. Empty: <path>/volumes, where the sagadb tool looks for them. Elsewhere (the
+  // appliance's storage pool, say) check must be given the same directory.
+  std::string volumes_dir;
   ExecutorOptions executor;
   bool wait_for_recovery = true;  // see DatabaseOptions
   StoreHooks* hooks = nullptr;    // installed before recovery runs
