@@ -459,64 +459,25 @@ Status SagaExecutor::LogStartOnce(SagaRun& run, uint32_t i, EventType type, bool
 
 void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
   const ActionDef& def = *run->actions[i];
+  if (def.kind == ActionKind::kLocal) return RunLocalForward(std::move(run), i, 1, 0);
+
   const std::string& name = run->qualified_names[i];
   const auto plan = faults();
   const std::any* app = &app_;
+  Status st = LogStartOnce(*run, i, EventType::kStarted, &NodeRt::started_logged);
+  if (!st.ok()) return Halt(run, st);
 
-  if (def.kind == ActionKind::kExternal) {
-    Status st = LogStartOnce(*run, i, EventType::kStarted, &NodeRt::started_logged);
-    if (!st.ok()) return Halt(run, st);
-  }
-
-  uint32_t lock_conflicts = 0;
   for (uint32_t attempt = 1;; ++attempt) {
     const int64_t start_ns = NowNs();
-    Result<Json> out = Status::Internal("not run");
-    Status commit = Status::OK();
-    bool lock_conflict = false;
-    if (def.kind == ActionKind::kLocal) {
-      WriteTxn txn = datastore_->NewTxn();
-      ActionContext ctx(run.get(), i, &txn, datastore_, app, attempt);
-      auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
-      out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
-      lock_conflict = !out.ok() && txn.lock_conflict();
-      if (out.ok() && plan) {
-        if (auto after = plan->TakeAfterStageFault(name)) out = *after;  // the staged writes die with txn
-      }
-      if (out.ok()) {
-        CommitRequest req;
-        req.txn = &txn;
-        SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
-        e.output = out->dump();
-        req.events.push_back(std::move(e));
-        commit = Commit(*run, &req);
-        if (!commit.ok() && !commit.IsRetryable()) return Halt(run, commit);
-      }
-    } else {
-      ActionContext ctx(run.get(), i, nullptr, datastore_, app, attempt);
-      auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
-      out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
-      if (out.ok() && plan && plan->ActionTwice(name)) out = Invoke(def.action, ctx);
-      if (out.ok()) {
-        SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
-        e.output = out->dump();
-        commit = CommitLog(*run, {std::move(e)});
-        if (!commit.ok()) return Halt(run, commit);
-      }
-    }
-
-    if (out.ok() && commit.ok()) {
-      if (def.kind == ActionKind::kLocal && plan && plan->ActionTwice(name)) {
-        // Idempotency check: the action runs again over its own committed effects.
-        WriteTxn again = datastore_->NewTxn();
-        ActionContext ctx(run.get(), i, &again, datastore_, app, attempt + 1);
-        auto second = Invoke(def.action, ctx);
-        Status st = second.ok() ? (again.empty() ? Status::OK() : again.Commit()) : second.status();
-        if (!st.ok()) {
-          return Halt(run, Status::Internal(fmt::format("action of {} is not idempotent: its second run failed: {}",
-                                                        name, st.ToString())));
-        }
-      }
+    ActionContext ctx(run.get(), i, nullptr, datastore_, app, attempt);
+    auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
+    Result<Json> out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
+    if (out.ok() && plan && plan->ActionTwice(name)) out = Invoke(def.action, ctx);
+    if (out.ok()) {
+      SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
+      e.output = out->dump();
+      Status commit = CommitLog(*run, {std::move(e)});
+      if (!commit.ok()) return Halt(run, commit);
       std::lock_guard lock(run->mu);
       run->nodes[i].output = std::move(*out);
       run->nodes[i].attempts = attempt;
@@ -524,13 +485,7 @@ void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
       TaskDone(run);
       return;
     }
-
-    // The action failed, or its commit did: either way nothing of it was written.
-    if (RetryLockConflict(lock_conflict, &lock_conflicts)) {
-      --attempt;  // a record lock taken out of order says nothing about the action: not an attempt
-      continue;
-    }
-    Status error = out.ok() ? commit : out.status();
+    const Status& error = out.status();
     if (error.IsRetryable() && attempt < options_.forward_retry.max_attempts && !stop_.load()) {
       {
         std::lock_guard lock(mu_);
@@ -548,6 +503,107 @@ void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
     RecordFailure(run, i, error, attempt);
     return;
   }
+}
+
+void SagaExecutor::RunLocalForward(std::shared_ptr<SagaRun> run, uint32_t i, uint32_t attempt,
+                                   uint32_t lock_conflicts) {
+  const ActionDef& def = *run->actions[i];
+  const std::string& name = run->qualified_names[i];
+  const auto plan = faults();
+  const std::any* app = &app_;
+  for (;; ++attempt) {
+    const int64_t start_ns = NowNs();
+    auto txn = std::make_unique<WriteTxn>(store_, datastore_->locks());
+    ActionContext ctx(run.get(), i, txn.get(), datastore_, app, attempt);
+    auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
+    Result<Json> out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
+    const bool lock_conflict = !out.ok() && txn->lock_conflict();
+    if (out.ok() && plan) {
+      if (auto after = plan->TakeAfterStageFault(name)) out = *after;  // the staged writes die with txn
+    }
+    if (out.ok()) {
+      // The effects and the `succeeded` record go out in one batch; this thread does not wait for it.
+      auto req = std::make_unique<CommitRequest>();
+      req->txn = txn.get();
+      req->owned_txn = std::move(txn);
+      SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
+      e.output = out->dump();
+      req->events.push_back(std::move(e));
+      req->on_done = [this, run, i, attempt, lock_conflicts, output = std::move(*out)](Status commit) mutable {
+        FinishLocalForward(run, i, attempt, lock_conflicts, std::move(output), commit);
+      };
+      CommitAsync(*run, std::move(req));
+      return;
+    }
+    txn.reset();  // nothing of a failed action survives, and its locks go before any retry
+    if (RetryLockConflict(lock_conflict, &lock_conflicts)) {
+      --attempt;  // a record lock taken out of order says nothing about the action: not an attempt
+      continue;
+    }
+    const Status& error = out.status();
+    if (error.IsRetryable() && attempt < options_.forward_retry.max_attempts && !stop_.load()) {
+      {
+        std::lock_guard lock(mu_);
+        stats_.action_retries++;
+      }
+      std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
+      continue;
+    }
+    if (stop_.load()) {
+      std::lock_guard lock(run->mu);
+      run->nodes[i].status = NodeStatus::kPending;
+      TaskDone(run);
+      return;
+    }
+    RecordFailure(run, i, error, attempt);
+    return;
+  }
+}
+
+void SagaExecutor::FinishLocalForward(const std::shared_ptr<SagaRun>& run, uint32_t i, uint32_t attempt,
+                                      uint32_t lock_conflicts, Json output, const Status& commit) {
+  const std::string& name = run->qualified_names[i];
+  if (commit.ok()) {
+    const auto plan = faults();
+    if (plan && plan->ActionTwice(name)) {
+      // Idempotency check: the action runs again over its own committed effects.
+      WriteTxn again = datastore_->NewTxn();
+      ActionContext ctx(run.get(), i, &again, datastore_, &app_, attempt + 1);
+      auto second = Invoke(run->actions[i]->action, ctx);
+      Status st = second.ok() ? (again.empty() ? Status::OK() : again.Commit()) : second.status();
+      if (!st.ok()) {
+        return Halt(run, Status::Internal(fmt::format("action of {} is not idempotent: its second run failed: {}",
+                                                      name, st.ToString())));
+      }
+    }
+    std::lock_guard lock(run->mu);
+    run->nodes[i].output = std::move(output);
+    run->nodes[i].attempts = attempt;
+    run->nodes[i].status = NodeStatus::kSucceeded;
+    TaskDone(run);
+    return;
+  }
+  // Nothing of the node was written.
+  if (!commit.IsRetryable()) return Halt(run, commit);
+  if (attempt < options_.forward_retry.max_attempts && !stop_.load()) {
+    {
+      std::lock_guard lock(mu_);
+      stats_.action_retries++;
+    }
+    // Still the same task (run->tasks unchanged): its next attempt continues on the pool after the backoff.
+    pool_.Submit([this, run, i, attempt, lock_conflicts] {
+      std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
+      RunLocalForward(run, i, attempt + 1, lock_conflicts);
+    });
+    return;
+  }
+  if (stop_.load()) {
+    std::lock_guard lock(run->mu);
+    run->nodes[i].status = NodeStatus::kPending;
+    TaskDone(run);
+    return;
+  }
+  RecordFailure(run, i, commit, attempt);
 }
 
 bool SagaExecutor::RetryLockConflict(bool conflict, uint32_t* conflicts) {
@@ -745,33 +801,67 @@ void SagaExecutor::RunFinish(std::shared_ptr<SagaRun> run, SagaState state) {
 Status SagaExecutor::Commit(SagaRun& run, CommitRequest* request) {
   std::unique_lock lock(run.commit_mu);
   run.queue.push_back(request);
-  run.commit_cv.wait(lock, [&] { return request->done || run.queue.front() == request; });
-  if (request->done) return request->result;
+  if (run.committing) {
+    run.commit_cv.wait(lock, [&] { return request->done || !run.committing; });
+    if (request->done) return request->result;
+  }
+  DrainCommits(run, lock);
+  return request->result;
+}
 
-  // This request leads: everything queued behind it goes into the same synced batch.
-  const size_t group = run.queue.size();
-  const uint64_t first_seq = run.next_seq;
-  rocksdb::WriteBatch batch;
-  Status st;
-  for (size_t k = 0; k < group && st.ok(); ++k) {
-    CommitRequest* r = run.queue[k];
-    if (r->txn != nullptr) st = AppendBatch(*store_, *r->txn->batch(), &batch);
-    for (const SagaEvent& e : r->events) {
-      batch.Put(store_->handle(Cf::kSagaEvents), SagaEventKey(run.record.id, run.next_seq++), Encode(e));
+void SagaExecutor::CommitAsync(SagaRun& run, std::unique_ptr<CommitRequest> request) {
+  std::unique_lock lock(run.commit_mu);
+  run.queue.push_back(request.release());
+  if (run.committing) return;  // the active leader writes it and calls on_done
+  DrainCommits(run, lock);
+}
+
+void SagaExecutor::DrainCommits(SagaRun& run, std::unique_lock<std::mutex>& lock) {
+  // Everything queued goes into one synced batch; whatever queues up while it is written goes into the next.
+  // Waiting submitters are woken; asynchronous requests are finished here, each after its txn (and the record
+  // locks it holds) is gone. That happens outside the lock and with no leader active, because finishing a node
+  // may itself commit (a failure record, say) and then becomes the leader of its own batch.
+  while (!run.queue.empty()) {
+    run.committing = true;
+    std::vector<CommitRequest*> group(run.queue.begin(), run.queue.end());
+    run.queue.clear();
+    const uint64_t first_seq = run.next_seq;
+    rocksdb::WriteBatch batch;
+    Status st;
+    for (CommitRequest* r : group) {
+      if (!st.ok()) break;
+      if (r->txn != nullptr) st = AppendBatch(*store_, *r->txn->batch(), &batch);
+      for (const SagaEvent& e : r->events) {
+        batch.Put(store_->handle(Cf::kSagaEvents), SagaEventKey(run.record.id, run.next_seq++), Encode(e));
+      }
+      if (r->record) batch.Put(store_->handle(Cf::kSagas), run.record.id.AsBytes(), Encode(*r->record));
     }
-    if (r->record) batch.Put(store_->handle(Cf::kSagas), run.record.id.AsBytes(), Encode(*r->record));
+    lock.unlock();
+    if (st.ok()) st = store_->Write(&batch);
+    lock.lock();
+    if (!st.ok()) run.next_seq = first_seq;
+    std::vector<CommitRequest*> finished;
+    for (CommitRequest* r : group) {
+      r->result = st;
+      if (r->on_done) {
+        finished.push_back(r);
+      } else {
+        r->done = true;
+      }
+    }
+    run.committing = false;
+    run.commit_cv.notify_all();
+    if (finished.empty()) continue;
+    lock.unlock();
+    for (CommitRequest* r : finished) {
+      std::function<void(Status)> on_done = std::move(r->on_done);
+      Status result = r->result;
+      delete r;
+      on_done(result);
+    }
+    lock.lock();
+    if (run.committing) return;  // another thread leads now; it drains what is queued
   }
-  lock.unlock();
-  if (st.ok()) st = store_->Write(&batch);
-  lock.lock();
-  if (!st.ok()) run.next_seq = first_seq;
-  for (size_t k = 0; k < group; ++k) {
-    run.queue.front()->result = st;
-    run.queue.front()->done = true;
-    run.queue.pop_front();
-  }
-  run.commit_cv.notify_all();
-  return st;
 }
 
 Status SagaExecutor::CommitLog(SagaRun& run, std::vector<SagaEvent> events, std::optional<SagaRecord> record) {

@@ -151,6 +151,11 @@ class SagaExecutor {
   // has it (a recovered node), and records that it has.
   Status LogStartOnce(SagaRun& run, uint32_t node, EventType type, bool NodeRt::*logged);
   void RunForward(std::shared_ptr<SagaRun> run, uint32_t node);
+  // A local node from `attempt` on: runs the action into a txn and hands the txn to the commit queue without
+  // waiting; FinishLocalForward runs once the batch holding it is written.
+  void RunLocalForward(std::shared_ptr<SagaRun> run, uint32_t node, uint32_t attempt, uint32_t lock_conflicts);
+  void FinishLocalForward(const std::shared_ptr<SagaRun>& run, uint32_t node, uint32_t attempt,
+                          uint32_t lock_conflicts, Json output, const Status& commit);
   void RunUndo(std::shared_ptr<SagaRun> run, uint32_t node);
   void RunFinish(std::shared_ptr<SagaRun> run, SagaState state);
   // Records a node's failure (and the saga's move to unwinding), then lets the scheduler unwind.
@@ -163,8 +168,14 @@ class SagaExecutor {
   static constexpr uint32_t kMaxLockConflictRetries = 10'000;
   bool RetryLockConflict(bool conflict, uint32_t* conflicts);
 
-  // Writes the txn (if any), the events and the record in one synced batch via the saga's commit queue.
+  // Writes the txn (if any), the events and the record in one synced batch via the saga's commit queue, and
+  // waits for it.
   Status Commit(SagaRun& run, CommitRequest* request);
+  // The same without waiting: request->on_done is called once it is written (or failed).
+  void CommitAsync(SagaRun& run, std::unique_ptr<CommitRequest> request);
+  // The leader's loop: writes everything queued, batch after batch, until the queue is empty. REQUIRES: `lock`
+  // holds run.commit_mu and no other leader is active.
+  void DrainCommits(SagaRun& run, std::unique_lock<std::mutex>& lock);
   // Commit, retrying transient failures under log_retry.
   Status CommitLog(SagaRun& run, std::vector<SagaEvent> events, std::optional<SagaRecord> record = std::nullopt);
 

@@ -4,6 +4,8 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,11 +36,15 @@ struct NodeRt {
   uint32_t undo_attempts = 0;
 };
 
-// One request to the saga's commit queue: a local action's staged txn (or none) plus log records.
+// One request to the saga's commit queue: a local action's staged txn (or none) plus log records. A request
+// with `on_done` is asynchronous: its submitter does not wait; whoever writes it deletes it (releasing the txn
+// and its locks) and then calls on_done with the outcome. Without it, the submitter waits for `done`.
 struct CommitRequest {
   WriteTxn* txn = nullptr;
+  std::unique_ptr<WriteTxn> owned_txn;  // asynchronous requests own their txn
   std::vector<SagaEvent> events;
   std::optional<SagaRecord> record;  // the saga record to write with the events
+  std::function<void(Status)> on_done;
   Status result;
   bool done = false;
 };
@@ -66,10 +72,11 @@ class SagaRun {
   std::optional<SagaResult> result;  // GUARDED_BY(mu)
   std::condition_variable done_cv;
 
-  // The commit queue (leader-based group commit per saga; see SagaExecutor::Commit).
+  // The commit queue (leader-based group commit per saga; see SagaExecutor::DrainCommits).
   std::mutex commit_mu;
   std::condition_variable commit_cv;
   std::deque<CommitRequest*> queue;  // GUARDED_BY(commit_mu)
+  bool committing = false;           // GUARDED_BY(commit_mu): a leader is draining the queue
   uint64_t next_seq = 1;             // GUARDED_BY(commit_mu)
 
   // Scope params, computed when the scope's start node succeeds. GUARDED_BY(mu) for writes; read-only to the
