@@ -458,15 +458,29 @@ Status SagaExecutor::LogStartOnce(SagaRun& run, uint32_t i, EventType type, bool
 }
 
 void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
-  const ActionDef& def = *run->actions[i];
-  if (def.kind == ActionKind::kLocal) return RunLocalForward(std::move(run), i, 1, 0);
+  if (run->actions[i]->kind == ActionKind::kLocal) return RunLocalForward(std::move(run), i, 1, 0);
+  bool logged;
+  {
+    std::lock_guard lock(run->mu);
+    logged = run->nodes[i].started_logged;  // recovered: the log has it already
+  }
+  if (logged) return RunExternalForward(std::move(run), i);
+  // `started` must be durable before the action runs; the action then continues on a pool thread.
+  CommitLogAsync(run, {MakeEvent(i, EventType::kStarted, 0, NowNs())}, 1, [this, run, i](Status st) {
+    if (!st.ok()) return Halt(run, st);
+    {
+      std::lock_guard lock(run->mu);
+      run->nodes[i].started_logged = true;
+    }
+    pool_.Submit([this, run, i] { RunExternalForward(run, i); });
+  });
+}
 
+void SagaExecutor::RunExternalForward(std::shared_ptr<SagaRun> run, uint32_t i) {
+  const ActionDef& def = *run->actions[i];
   const std::string& name = run->qualified_names[i];
   const auto plan = faults();
   const std::any* app = &app_;
-  Status st = LogStartOnce(*run, i, EventType::kStarted, &NodeRt::started_logged);
-  if (!st.ok()) return Halt(run, st);
-
   for (uint32_t attempt = 1;; ++attempt) {
     const int64_t start_ns = NowNs();
     ActionContext ctx(run.get(), i, nullptr, datastore_, app, attempt);
@@ -476,13 +490,14 @@ void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
     if (out.ok()) {
       SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
       e.output = out->dump();
-      Status commit = CommitLog(*run, {std::move(e)});
-      if (!commit.ok()) return Halt(run, commit);
-      std::lock_guard lock(run->mu);
-      run->nodes[i].output = std::move(*out);
-      run->nodes[i].attempts = attempt;
-      run->nodes[i].status = NodeStatus::kSucceeded;
-      TaskDone(run);
+      CommitLogAsync(run, {std::move(e)}, 1, [this, run, i, attempt, output = std::move(*out)](Status st) mutable {
+        if (!st.ok()) return Halt(run, st);
+        std::lock_guard lock(run->mu);
+        run->nodes[i].output = std::move(output);
+        run->nodes[i].attempts = attempt;
+        run->nodes[i].status = NodeStatus::kSucceeded;
+        TaskDone(run);
+      });
       return;
     }
     const Status& error = out.status();
@@ -862,6 +877,24 @@ void SagaExecutor::DrainCommits(SagaRun& run, std::unique_lock<std::mutex>& lock
     lock.lock();
     if (run.committing) return;  // another thread leads now; it drains what is queued
   }
+}
+
+void SagaExecutor::CommitLogAsync(std::shared_ptr<SagaRun> run, std::vector<SagaEvent> events, uint32_t attempt,
+                                  std::function<void(Status)> then) {
+  auto req = std::make_unique<CommitRequest>();
+  req->events = events;
+  req->on_done = [this, run, events = std::move(events), attempt, then = std::move(then)](Status st) mutable {
+    if (st.ok() || !st.IsRetryable() || attempt >= options_.log_retry.max_attempts) return then(st);
+    {
+      std::lock_guard lock(mu_);
+      stats_.log_retries++;
+    }
+    pool_.Submit([this, run, events = std::move(events), attempt, then = std::move(then)]() mutable {
+      std::this_thread::sleep_for(options_.log_retry.Backoff(attempt + 1));
+      CommitLogAsync(run, std::move(events), attempt + 1, std::move(then));
+    });
+  };
+  CommitAsync(*run, std::move(req));
 }
 
 Status SagaExecutor::CommitLog(SagaRun& run, std::vector<SagaEvent> events, std::optional<SagaRecord> record) {

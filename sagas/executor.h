@@ -151,6 +151,8 @@ class SagaExecutor {
   // has it (a recovered node), and records that it has.
   Status LogStartOnce(SagaRun& run, uint32_t node, EventType type, bool NodeRt::*logged);
   void RunForward(std::shared_ptr<SagaRun> run, uint32_t node);
+  // An external node whose `started` is durable: runs the action, then logs `succeeded` without waiting.
+  void RunExternalForward(std::shared_ptr<SagaRun> run, uint32_t node);
   // A local node from `attempt` on: runs the action into a txn and hands the txn to the commit queue without
   // waiting; FinishLocalForward runs once the batch holding it is written.
   void RunLocalForward(std::shared_ptr<SagaRun> run, uint32_t node, uint32_t attempt, uint32_t lock_conflicts);
@@ -176,6 +178,10 @@ class SagaExecutor {
   // The leader's loop: writes everything queued, batch after batch, until the queue is empty. REQUIRES: `lock`
   // holds run.commit_mu and no other leader is active.
   void DrainCommits(SagaRun& run, std::unique_lock<std::mutex>& lock);
+  // CommitLog without waiting: `then` gets the final outcome (transient failures retried under log_retry, the
+  // backoff spent on a pool thread). `then` runs on whichever thread finished the write.
+  void CommitLogAsync(std::shared_ptr<SagaRun> run, std::vector<SagaEvent> events, uint32_t attempt,
+                      std::function<void(Status)> then);
   // Commit, retrying transient failures under log_retry.
   Status CommitLog(SagaRun& run, std::vector<SagaEvent> events, std::optional<SagaRecord> record = std::nullopt);
 
