@@ -6,13 +6,15 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "bench/bench_util.h"
-#include "engine/fault_injector.h"
+#include "engine/write_hooks.h"
 #include "recovery/control_plane_database.h"
 #include "sagas/controlplane/volumes.h"
 
@@ -41,6 +43,41 @@ InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) 
   for (int d = 0; d < disks; ++d) r.disks.push_back({fmt::format("{}-{}-d{}", prefix, i, d), 1ull << 30});
   return r;
 }
+
+// The "kill" of the recovery section: every saga starts (its record is written by the starting thread, while
+// the steps' writes wait), the steps then get a budget of writes among them, and once it is spent every write
+// fails as if the process had died, so each saga halts mid-flight exactly where a crash at that moment would
+// have left its log.
+thread_local bool tls_starting_thread = false;
+
+class InterruptHooks : public StoreHooks {
+ public:
+  InterruptHooks() = default;
+  Status BeforeWrite(uint64_t) override {
+    if (tls_starting_thread) return Status::OK();
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return crashed_ || budget_ > 0; });
+    if (crashed_) return Status::IOError("benchmark: simulated crash");
+    if (--budget_ == 0) cv_.notify_all();
+    return Status::OK();
+  }
+  // Lets `writes` step writes through, waits until they are spent (or a second passes), then crashes.
+  void ReleaseThenCrash(uint64_t writes) {
+    std::unique_lock lock(mu_);
+    budget_ = writes;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::seconds(1), [&] { return budget_ == 0; });
+    crashed_ = true;
+    cv_.notify_all();
+  }
+  void AfterWrite(uint64_t) override {}
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t budget_ = 0;   // guarded by mu_
+  bool crashed_ = false;  // guarded by mu_
+};
 
 }  // namespace
 
@@ -123,21 +160,22 @@ nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
   const std::string path = (std::filesystem::path(dir.path()) / "db").string();
   uint64_t interrupted = 0;
   {
-    // Start every saga, then make every later write fail with an I/O error: each saga halts exactly where a
-    // crash at that moment would have left its log.
     auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
-    FaultInjector faults;
-    db->store().SetHooks(&faults);
+    InterruptHooks interrupt;
+    db->store().SetHooks(&interrupt);
     std::vector<SagaHandle> handles;
     std::mutex mu;
     RunConcurrently(16, static_cast<uint64_t>(sagas), [&](int, uint64_t i) {
+      tls_starting_thread = true;
       auto h = db->control_plane().CreateInstance(Request("r", i, disks));
       if (!h.ok()) return false;
       std::lock_guard lock(mu);
       handles.push_back(*h);
       return true;
     });
-    faults.FailWritesFrom(db->store().write_attempts() + 1, Status::IOError("benchmark: simulated crash"));
+    // One write per saga on average: sagas are caught at different steps, and none gets near the dozen or so an
+    // instance-create with two disks needs to finish.
+    interrupt.ReleaseThenCrash(static_cast<uint64_t>(sagas));
     for (auto& h : handles) {
       auto r = h.Wait();
       if (!r.ok()) interrupted++;
