@@ -500,23 +500,8 @@ void SagaExecutor::RunExternalForward(std::shared_ptr<SagaRun> run, uint32_t i) 
       });
       return;
     }
-    const Status& error = out.status();
-    if (error.IsRetryable() && attempt < options_.forward_retry.max_attempts && !stop_.load()) {
-      {
-        std::lock_guard lock(mu_);
-        stats_.action_retries++;
-      }
-      std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
-      continue;
-    }
-    if (stop_.load()) {
-      std::lock_guard lock(run->mu);
-      run->nodes[i].status = NodeStatus::kPending;
-      TaskDone(run);
-      return;
-    }
-    RecordFailure(run, i, error, attempt);
-    return;
+    if (!RetryForward(run, i, out.status(), attempt)) return;
+    std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
   }
 }
 
@@ -555,23 +540,8 @@ void SagaExecutor::RunLocalForward(std::shared_ptr<SagaRun> run, uint32_t i, uin
       --attempt;  // a record lock taken out of order says nothing about the action: not an attempt
       continue;
     }
-    const Status& error = out.status();
-    if (error.IsRetryable() && attempt < options_.forward_retry.max_attempts && !stop_.load()) {
-      {
-        std::lock_guard lock(mu_);
-        stats_.action_retries++;
-      }
-      std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
-      continue;
-    }
-    if (stop_.load()) {
-      std::lock_guard lock(run->mu);
-      run->nodes[i].status = NodeStatus::kPending;
-      TaskDone(run);
-      return;
-    }
-    RecordFailure(run, i, error, attempt);
-    return;
+    if (!RetryForward(run, i, out.status(), attempt)) return;
+    std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
   }
 }
 
@@ -600,25 +570,29 @@ void SagaExecutor::FinishLocalForward(const std::shared_ptr<SagaRun>& run, uint3
   }
   // Nothing of the node was written.
   if (!commit.IsRetryable()) return Halt(run, commit);
-  if (attempt < options_.forward_retry.max_attempts && !stop_.load()) {
-    {
-      std::lock_guard lock(mu_);
-      stats_.action_retries++;
-    }
-    // Still the same task (run->tasks unchanged): its next attempt continues on the pool after the backoff.
-    pool_.Submit([this, run, i, attempt, lock_conflicts] {
-      std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
-      RunLocalForward(run, i, attempt + 1, lock_conflicts);
-    });
-    return;
+  if (!RetryForward(run, i, commit, attempt)) return;
+  // Still the same task (run->tasks unchanged): its next attempt continues on the pool after the backoff.
+  pool_.Submit([this, run, i, attempt, lock_conflicts] {
+    std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
+    RunLocalForward(run, i, attempt + 1, lock_conflicts);
+  });
+}
+
+bool SagaExecutor::RetryForward(const std::shared_ptr<SagaRun>& run, uint32_t i, const Status& error,
+                                uint32_t attempt) {
+  if (error.IsRetryable() && attempt < options_.forward_retry.max_attempts && !stop_.load()) {
+    std::lock_guard lock(mu_);
+    stats_.action_retries++;
+    return true;
   }
   if (stop_.load()) {
     std::lock_guard lock(run->mu);
-    run->nodes[i].status = NodeStatus::kPending;
+    run->nodes[i].status = NodeStatus::kPending;  // not run: recovery runs it at the next open
     TaskDone(run);
-    return;
+    return false;
   }
-  RecordFailure(run, i, commit, attempt);
+  RecordFailure(run, i, error, attempt);
+  return false;
 }
 
 bool SagaExecutor::RetryLockConflict(bool conflict, uint32_t* conflicts) {

@@ -158,6 +158,10 @@ class SagaExecutor {
   void RunLocalForward(std::shared_ptr<SagaRun> run, uint32_t node, uint32_t attempt, uint32_t lock_conflicts);
   void FinishLocalForward(const std::shared_ptr<SagaRun>& run, uint32_t node, uint32_t attempt,
                           uint32_t lock_conflicts, Json output, const Status& commit);
+  // After attempt `attempt` of a forward step failed with `error` (nothing of it written): true if the step
+  // should run again after a backoff; otherwise the node is finished here (back to pending when the executor
+  // is stopping, or recorded as failed).
+  bool RetryForward(const std::shared_ptr<SagaRun>& run, uint32_t node, const Status& error, uint32_t attempt);
   void RunUndo(std::shared_ptr<SagaRun> run, uint32_t node);
   void RunFinish(std::shared_ptr<SagaRun> run, SagaState state);
   // Records a node's failure (and the saga's move to unwinding), then lets the scheduler unwind.

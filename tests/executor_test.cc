@@ -297,6 +297,48 @@ TEST_F(ExecutorTest, ALogWriteThatKeepsFailingHaltsTheSagaWithoutMarkingItDone) 
   EXPECT_EQ(ReadRecord(h->id()).state, SagaState::kRunning);
 }
 
+// Steps hand their log records to the commit queue and do not wait: whoever writes a batch finishes its nodes,
+// retrying or failing them when the write failed. With one pool thread that writer is the only thread there
+// is, and finishing a node may itself commit (a retry's batch, a failure record): none of it may deadlock.
+TEST_F(ExecutorTest, WithOnePoolThreadTransientWriteFailuresAreRetriedToSuccess) {
+  ExecutorOptions o = FastOptions();
+  o.threads = 1;
+  o.log_retry.initial_backoff = std::chrono::microseconds(100);
+  Open(o);
+  FaultInjector faults;
+  store_->SetHooks(&faults);
+  const uint64_t base = store_->write_attempts();
+  for (uint64_t k = 2; k <= 40; k += 2) faults.FailWrite(base + k, Status::Transient("busy"));
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "one-thread"}});
+  store_->SetHooks(nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kSucceeded) << r->error_node << ": " << r->error.ToString();
+  ExpectLegalLog(r->id, SagaState::kSucceeded);
+  const ExecutorStats stats = executor_->stats();
+  EXPECT_GT(stats.action_retries, 0u);  // local steps whose batch failed ran again
+  EXPECT_GT(stats.log_retries, 0u);     // started/succeeded records of external steps were written again
+}
+
+TEST_F(ExecutorTest, WithOnePoolThreadALocalStepWhoseBatchKeepsFailingUnwindsTheSaga) {
+  ExecutorOptions o = FastOptions();
+  o.threads = 1;
+  o.forward_retry.max_attempts = 3;
+  Open(o);
+  FaultInjector faults;
+  store_->SetHooks(&faults);
+  const uint64_t base = store_->write_attempts();
+  // Write base + 1 is the saga record; the next three are node a's batch, first run and two retries.
+  for (uint64_t k = 2; k <= 4; ++k) faults.FailWrite(base + k, Status::Transient("busy"));
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "batch-fails"}});
+  store_->SetHooks(nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kFailed);
+  EXPECT_EQ(r->error_node, "a");
+  ExpectLegalLog(r->id, SagaState::kFailed);
+  ExpectNothingLeft(r->id, "batch-fails");
+  EXPECT_EQ(executor_->stats().action_retries, 2u);
+}
+
 TEST_F(ExecutorTest, ContextRefusesNonAncestorsAndWrongTypes) {
   ActionRegistry reg;
   (void)reg.Register({"ctx.num", ActionKind::kLocal, [](ActionContext&) -> Result<Json> { return Json(5); }});
