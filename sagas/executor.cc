@@ -492,11 +492,7 @@ void SagaExecutor::RunExternalForward(std::shared_ptr<SagaRun> run, uint32_t i) 
       e.output = out->dump();
       CommitLogAsync(run, {std::move(e)}, 1, [this, run, i, attempt, output = std::move(*out)](Status st) mutable {
         if (!st.ok()) return Halt(run, st);
-        std::lock_guard lock(run->mu);
-        run->nodes[i].output = std::move(output);
-        run->nodes[i].attempts = attempt;
-        run->nodes[i].status = NodeStatus::kSucceeded;
-        TaskDone(run);
+        MarkSucceeded(run, i, attempt, std::move(output));
       });
       return;
     }
@@ -561,11 +557,7 @@ void SagaExecutor::FinishLocalForward(const std::shared_ptr<SagaRun>& run, uint3
                                                       name, st.ToString())));
       }
     }
-    std::lock_guard lock(run->mu);
-    run->nodes[i].output = std::move(output);
-    run->nodes[i].attempts = attempt;
-    run->nodes[i].status = NodeStatus::kSucceeded;
-    TaskDone(run);
+    MarkSucceeded(run, i, attempt, std::move(output));
     return;
   }
   // Nothing of the node was written.
@@ -576,6 +568,14 @@ void SagaExecutor::FinishLocalForward(const std::shared_ptr<SagaRun>& run, uint3
     std::this_thread::sleep_for(options_.forward_retry.Backoff(attempt + 1));
     RunLocalForward(run, i, attempt + 1, lock_conflicts);
   });
+}
+
+void SagaExecutor::MarkSucceeded(const std::shared_ptr<SagaRun>& run, uint32_t i, uint32_t attempt, Json output) {
+  std::lock_guard lock(run->mu);
+  run->nodes[i].output = std::move(output);
+  run->nodes[i].attempts = attempt;
+  run->nodes[i].status = NodeStatus::kSucceeded;
+  TaskDone(run);
 }
 
 bool SagaExecutor::RetryForward(const std::shared_ptr<SagaRun>& run, uint32_t i, const Status& error,

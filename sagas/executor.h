@@ -158,6 +158,8 @@ class SagaExecutor {
   void RunLocalForward(std::shared_ptr<SagaRun> run, uint32_t node, uint32_t attempt, uint32_t lock_conflicts);
   void FinishLocalForward(const std::shared_ptr<SagaRun>& run, uint32_t node, uint32_t attempt,
                           uint32_t lock_conflicts, Json output, const Status& commit);
+  // A forward step's `succeeded` is durable: records its output and lets the scheduler go on.
+  void MarkSucceeded(const std::shared_ptr<SagaRun>& run, uint32_t node, uint32_t attempt, Json output);
   // After attempt `attempt` of a forward step failed with `error` (nothing of it written): true if the step
   // should run again after a backoff; otherwise the node is finished here (back to pending when the executor
   // is stopping, or recorded as failed).
