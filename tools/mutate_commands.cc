@@ -96,6 +96,23 @@ void PrintDisk(const GlobalOptions& g, Datastore& ds, const Uuid& id) {
   }
 }
 
+// Runs a saga on records that must already exist. They are resolved twice: on a secondary first, so that an
+// unknown name is refused before the database is taken, and then on the owned database, which is
+// authoritative. `resolve(store)` gives the ids; `run(db, ids)` starts the saga and finishes the command.
+template <typename Resolve, typename Run>
+int OnExistingRecords(const GlobalOptions& g, const Resolve& resolve, const Run& run) {
+  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
+    return Fail(preflight.status());
+  } else if (auto ids = resolve(**preflight); !ids.ok()) {
+    return Fail(ids.status());
+  }
+  auto db = OpenOwned(g, false);
+  if (!db.ok()) return Fail(db.status());
+  auto ids = resolve((*db)->store());
+  if (!ids.ok()) return Fail(ids.status());
+  return run(**db, *ids);
+}
+
 }  // namespace
 
 int InstanceCreate(const GlobalOptions& g, const InstanceCreateArgs& a) {
@@ -130,16 +147,11 @@ int InstanceCreate(const GlobalOptions& g, const InstanceCreateArgs& a) {
 }
 
 int InstanceDelete(const GlobalOptions& g, const std::string& id_or_name) {
-  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
-    return Fail(preflight.status());
-  } else if (auto id = ResolveExistingRecord(**preflight, g, RecordKind::kInstance, id_or_name); !id.ok()) {
-    return Fail(id.status());
-  }
-  auto db = OpenOwned(g, false);
-  if (!db.ok()) return Fail(db.status());
-  auto id = ResolveExistingRecord((*db)->store(), g, RecordKind::kInstance, id_or_name);
-  if (!id.ok()) return Fail(id.status());
-  return Finish(g, (*db)->control_plane().DeleteInstance(*id), [&] { PrintInstance(g, (*db)->datastore(), *id); });
+  return OnExistingRecords(
+      g, [&](const Store& store) { return ResolveExistingRecord(store, g, RecordKind::kInstance, id_or_name); },
+      [&](ControlPlaneDatabase& db, const Uuid& id) {
+        return Finish(g, db.control_plane().DeleteInstance(id), [&] { PrintInstance(g, db.datastore(), id); });
+      });
 }
 
 int DiskCreate(const GlobalOptions& g, const std::string& name, const std::string& size_text) {
@@ -164,26 +176,17 @@ namespace {
 
 int AttachOrDetach(const GlobalOptions& g, const std::string& disk_text, const std::string& instance_text,
                    bool attach) {
-  // Resolved twice: on a secondary first, so that an unknown name is refused before the database is taken, and
-  // then on the owned database, which is authoritative.
   auto resolve = [&](const Store& store) -> Result<std::pair<Uuid, Uuid>> {
     SAGADB_ASSIGN_OR_RETURN(Uuid disk, ResolveExistingRecord(store, g, RecordKind::kDisk, disk_text));
     SAGADB_ASSIGN_OR_RETURN(Uuid instance, ResolveExistingRecord(store, g, RecordKind::kInstance, instance_text));
     return std::make_pair(disk, instance);
   };
-  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
-    return Fail(preflight.status());
-  } else if (auto ids = resolve(**preflight); !ids.ok()) {
-    return Fail(ids.status());
-  }
-  auto db = OpenOwned(g, false);
-  if (!db.ok()) return Fail(db.status());
-  auto ids = resolve((*db)->store());
-  if (!ids.ok()) return Fail(ids.status());
-  const auto [disk, instance] = *ids;
-  auto& cp = (*db)->control_plane();
-  return Finish(g, attach ? cp.AttachDisk(disk, instance) : cp.DetachDisk(disk, instance),
-                [&] { PrintDisk(g, (*db)->datastore(), disk); });
+  return OnExistingRecords(g, resolve, [&](ControlPlaneDatabase& db, const std::pair<Uuid, Uuid>& ids) {
+    const auto& [disk, instance] = ids;
+    auto& cp = db.control_plane();
+    return Finish(g, attach ? cp.AttachDisk(disk, instance) : cp.DetachDisk(disk, instance),
+                  [&] { PrintDisk(g, db.datastore(), disk); });
+  });
 }
 
 }  // namespace
@@ -197,16 +200,11 @@ int DiskDetach(const GlobalOptions& g, const std::string& disk, const std::strin
 }
 
 int DiskDelete(const GlobalOptions& g, const std::string& disk_text) {
-  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
-    return Fail(preflight.status());
-  } else if (auto id = ResolveExistingRecord(**preflight, g, RecordKind::kDisk, disk_text); !id.ok()) {
-    return Fail(id.status());
-  }
-  auto db = OpenOwned(g, false);
-  if (!db.ok()) return Fail(db.status());
-  auto disk = ResolveExistingRecord((*db)->store(), g, RecordKind::kDisk, disk_text);
-  if (!disk.ok()) return Fail(disk.status());
-  return Finish(g, (*db)->control_plane().DeleteDisk(*disk), [&] { PrintDisk(g, (*db)->datastore(), *disk); });
+  return OnExistingRecords(
+      g, [&](const Store& store) { return ResolveExistingRecord(store, g, RecordKind::kDisk, disk_text); },
+      [&](ControlPlaneDatabase& db, const Uuid& disk) {
+        return Finish(g, db.control_plane().DeleteDisk(disk), [&] { PrintDisk(g, db.datastore(), disk); });
+      });
 }
 
 int Recover(const GlobalOptions& g) {
