@@ -446,34 +446,27 @@ void SagaExecutor::Halt(const std::shared_ptr<SagaRun>& run, const Status& error
 
 // ---------------------------------------------------------------------------------------------- tasks
 
-Status SagaExecutor::LogStartOnce(SagaRun& run, uint32_t i, EventType type, bool NodeRt::*logged) {
+void SagaExecutor::LogStartThen(std::shared_ptr<SagaRun> run, uint32_t i, EventType type, bool NodeRt::*logged,
+                                std::function<void()> then) {
+  bool already;
   {
-    std::lock_guard lock(run.mu);
-    if (run.nodes[i].*logged) return Status::OK();  // recovered: the log has it already
+    std::lock_guard lock(run->mu);
+    already = run->nodes[i].*logged;  // recovered: the log has it already
   }
-  SAGADB_RETURN_IF_ERROR(CommitLog(run, {MakeEvent(i, type, 0, NowNs())}));
-  std::lock_guard lock(run.mu);
-  run.nodes[i].*logged = true;
-  return Status::OK();
+  if (already) return then();
+  CommitLogAsync(run, {MakeEvent(i, type, 0, NowNs())}, 1, [this, run, i, logged, then = std::move(then)](Status st) {
+    if (!st.ok()) return Halt(run, st);
+    {
+      std::lock_guard lock(run->mu);
+      run->nodes[i].*logged = true;
+    }
+    pool_.Submit(then);
+  });
 }
 
 void SagaExecutor::RunForward(std::shared_ptr<SagaRun> run, uint32_t i) {
   if (run->actions[i]->kind == ActionKind::kLocal) return RunLocalForward(std::move(run), i, 1, 0);
-  bool logged;
-  {
-    std::lock_guard lock(run->mu);
-    logged = run->nodes[i].started_logged;  // recovered: the log has it already
-  }
-  if (logged) return RunExternalForward(std::move(run), i);
-  // `started` must be durable before the action runs; the action then continues on a pool thread.
-  CommitLogAsync(run, {MakeEvent(i, EventType::kStarted, 0, NowNs())}, 1, [this, run, i](Status st) {
-    if (!st.ok()) return Halt(run, st);
-    {
-      std::lock_guard lock(run->mu);
-      run->nodes[i].started_logged = true;
-    }
-    pool_.Submit([this, run, i] { RunExternalForward(run, i); });
-  });
+  LogStartThen(run, i, EventType::kStarted, &NodeRt::started_logged, [this, run, i] { RunExternalForward(run, i); });
 }
 
 void SagaExecutor::RunExternalForward(std::shared_ptr<SagaRun> run, uint32_t i) {
@@ -633,15 +626,16 @@ void SagaExecutor::RecordFailure(const std::shared_ptr<SagaRun>& run, uint32_t i
 }
 
 void SagaExecutor::RunUndo(std::shared_ptr<SagaRun> run, uint32_t i) {
+  if (run->actions[i]->kind == ActionKind::kLocal) return RunUndoSteps(std::move(run), i);
+  LogStartThen(run, i, EventType::kUndoStarted, &NodeRt::undo_started_logged,
+               [this, run, i] { RunUndoSteps(run, i); });
+}
+
+void SagaExecutor::RunUndoSteps(std::shared_ptr<SagaRun> run, uint32_t i) {
   const ActionDef& def = *run->actions[i];
   const std::string& name = run->qualified_names[i];
   const auto plan = faults();
   const std::any* app = &app_;
-
-  if (def.kind == ActionKind::kExternal) {
-    Status st = LogStartOnce(*run, i, EventType::kUndoStarted, &NodeRt::undo_started_logged);
-    if (!st.ok()) return Halt(run, st);
-  }
 
   auto run_undo = [&](ActionContext& ctx) -> Status {
     return def.undo ? Invoke(def.undo, ctx) : Status::OK();

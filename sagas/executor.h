@@ -147,9 +147,11 @@ class SagaExecutor {
   void Complete(const std::shared_ptr<SagaRun>& run, std::optional<SagaResult> result);  // REQUIRES: run->mu held
   void ResolvePseudo(SagaRun& run, uint32_t node);  // REQUIRES: run->mu held
 
-  // External steps: makes `started` (or `undo_started`) durable before the step runs, unless the log already
-  // has it (a recovered node), and records that it has.
-  Status LogStartOnce(SagaRun& run, uint32_t node, EventType type, bool NodeRt::*logged);
+  // External steps: `then` runs once `started` (or `undo_started`) is durable: at once if the log already has it
+  // (a recovered node), otherwise on a pool thread after the write, which no thread waits for. A write that
+  // fails for good halts the saga.
+  void LogStartThen(std::shared_ptr<SagaRun> run, uint32_t node, EventType type, bool NodeRt::*logged,
+                    std::function<void()> then);
   void RunForward(std::shared_ptr<SagaRun> run, uint32_t node);
   // An external node whose `started` is durable: runs the action, then logs `succeeded` without waiting.
   void RunExternalForward(std::shared_ptr<SagaRun> run, uint32_t node);
@@ -165,6 +167,8 @@ class SagaExecutor {
   // is stopping, or recorded as failed).
   bool RetryForward(const std::shared_ptr<SagaRun>& run, uint32_t node, const Status& error, uint32_t attempt);
   void RunUndo(std::shared_ptr<SagaRun> run, uint32_t node);
+  // The undo itself, its `undo_started` (external steps) being durable.
+  void RunUndoSteps(std::shared_ptr<SagaRun> run, uint32_t node);
   void RunFinish(std::shared_ptr<SagaRun> run, SagaState state);
   // Records a node's failure (and the saga's move to unwinding), then lets the scheduler unwind.
   void RecordFailure(const std::shared_ptr<SagaRun>& run, uint32_t node, const Status& error, uint32_t attempts);
