@@ -86,7 +86,7 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
   std::optional<BenchDir> volumes;
   if (!c.volumes_root.empty()) volumes.emplace(c.volumes_root, "volumes");
   auto db = OpenDb((std::filesystem::path(dir.path()) / "db").string(), sync, 1024,
-                   volumes ? volumes->path() : std::string());
+                   volumes ? VolumesDirFor(volumes->path()) : std::string());
   nlohmann::json rows = nlohmann::json::array();
   for (int threads : concurrency) {
     const uint64_t sagas = c.quick ? static_cast<uint64_t>(2 * threads) : static_cast<uint64_t>(std::max(60, 12 * threads));
@@ -124,6 +124,7 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
   }
   db.reset();
   dir.DeferRemoval("db/volumes");
+  if (volumes) volumes->DeferRemoval("volumes");  // same reason, wherever they were made
   return {{"sync", sync},
           {"disks", disks},
           {"volumes_dir", volumes ? "under " + c.volumes_root : "beside the database"},
