@@ -1,15 +1,19 @@
 // ThreadPool: every task runs exactly once; a task submitted from a pool thread runs on that thread right after
-// the submitting task returns (no hand-off); one kept task at most, the rest go to the shared queue.
-#include "sagas/thread_pool.h"
+// the submitting task returns (no hand-off); one kept task at most, the rest go to the shared queue. Timed tasks
+// (SubmitAfter) run no earlier than their delay, in the order they fall due, at once after Expedite, and the
+// destructor runs those still pending.
+#include "base/thread_pool.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <latch>
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 namespace sagadb {
 namespace {
@@ -88,6 +92,83 @@ TEST(ThreadPoolTest, TasksFromOutsideAreSpreadOverThreads) {
   all_started.wait();
   std::lock_guard lock(mu);
   EXPECT_EQ(threads.size(), 4u);
+}
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+TEST(ThreadPoolTimerTest, ATimedTaskRunsNoEarlierThanItsDelay) {
+  ThreadPool pool(2);
+  constexpr auto kDelay = milliseconds(50);
+  std::promise<Clock::time_point> ran;
+  const Clock::time_point submitted = Clock::now();
+  pool.SubmitAfter(kDelay, [&] { ran.set_value(Clock::now()); });
+  EXPECT_EQ(pool.pending_timers(), 1u);
+  auto future = ran.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_GE(future.get() - submitted, kDelay);
+  EXPECT_EQ(pool.pending_timers(), 0u);
+}
+
+TEST(ThreadPoolTimerTest, TimedTasksRunInTheOrderTheyFallDueNotTheOrderSubmitted) {
+  ThreadPool pool(1);
+  std::mutex mu;
+  std::vector<int> order;  // guarded by mu
+  std::promise<void> all;
+  auto record = [&](int k) {
+    std::lock_guard lock(mu);
+    order.push_back(k);
+    if (order.size() == 3) all.set_value();
+  };
+  pool.SubmitAfter(milliseconds(120), [&] { record(3); });
+  pool.SubmitAfter(milliseconds(60), [&] { record(2); });
+  pool.SubmitAfter(milliseconds(10), [&] { record(1); });
+  ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(ThreadPoolTimerTest, ExpediteMakesPendingTimersDueAtOnceAndLaterOnesToo) {
+  ThreadPool pool(2);
+  std::atomic<int> ran{0};
+  std::promise<void> first, second;
+  pool.SubmitAfter(std::chrono::hours(1), [&] {
+    ran++;
+    first.set_value();
+  });
+  EXPECT_EQ(pool.pending_timers(), 1u);
+  const Clock::time_point expedited = Clock::now();
+  pool.Expedite();
+  ASSERT_EQ(first.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_LT(Clock::now() - expedited, std::chrono::seconds(10));
+  EXPECT_EQ(pool.pending_timers(), 0u);
+
+  // Submitted after Expedite: due at once, never held as a timer.
+  pool.SubmitAfter(std::chrono::hours(1), [&] {
+    ran++;
+    second.set_value();
+  });
+  EXPECT_EQ(pool.pending_timers(), 0u);
+  ASSERT_EQ(second.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(ran.load(), 2);
+}
+
+TEST(ThreadPoolTimerTest, TheDestructorRunsPendingTimedTasksWithoutWaitingOutTheirDelays) {
+  std::atomic<int> ran{0};
+  const Clock::time_point start = Clock::now();
+  {
+    ThreadPool pool(2);
+    for (int i = 0; i < 3; ++i) pool.SubmitAfter(std::chrono::hours(1), [&ran] { ran++; });
+    // A timed task that submits more work: that runs too.
+    pool.SubmitAfter(std::chrono::hours(2), [&pool, &ran] {
+      ran++;
+      pool.Submit([&ran] { ran++; });
+    });
+    EXPECT_EQ(pool.pending_timers(), 4u);
+    EXPECT_EQ(ran.load(), 0);
+  }
+  EXPECT_EQ(ran.load(), 5);
+  EXPECT_LT(Clock::now() - start, std::chrono::minutes(1));
 }
 
 }  // namespace
