@@ -5,18 +5,18 @@
 namespace sagadb {
 
 void FaultInjector::FailWrite(uint64_t n, Status error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   fail_writes_[n] = std::move(error);
 }
 
 void FaultInjector::FailWritesFrom(uint64_t n, Status error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   fail_from_ = n;
   fail_from_error_ = std::move(error);
 }
 
 void FaultInjector::SetTransientRate(double rate, uint64_t seed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   rate_ = rate;
   rng_.seed(seed);
   has_rate_.store(rate > 0);
@@ -24,14 +24,14 @@ void FaultInjector::SetTransientRate(double rate, uint64_t seed) {
 
 bool FaultInjector::RollTransient() {
   if (!has_rate_.load(std::memory_order_relaxed)) return false;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return std::uniform_real_distribution<double>(0, 1)(rng_) < rate_;
 }
 
 Status FaultInjector::BeforeWrite(uint64_t n) {
   if (crash_before_.load() == n) _exit(kCrashExitCode);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = fail_writes_.find(n); it != fail_writes_.end()) {
       injected_.fetch_add(1);
       return it->second;

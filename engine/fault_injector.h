@@ -13,10 +13,10 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <random>
 
-#include "engine/status.h"
+#include "base/mutex.h"
+#include "sagadb/status.h"
 #include "engine/write_hooks.h"
 
 namespace sagadb {
@@ -48,12 +48,12 @@ class FaultInjector : public StoreHooks {
   std::atomic<uint64_t> crash_after_{0};
   std::atomic<uint64_t> injected_{0};
   std::atomic<bool> has_rate_{false};
-  std::mutex mu_;
-  std::map<uint64_t, Status> fail_writes_;  // guarded by mu_
-  uint64_t fail_from_ = 0;                  // guarded by mu_
-  Status fail_from_error_;                  // guarded by mu_
-  double rate_ = 0;                         // guarded by mu_
-  std::mt19937_64 rng_;                     // guarded by mu_
+  Mutex mu_;
+  std::map<uint64_t, Status> fail_writes_ GUARDED_BY(mu_);
+  uint64_t fail_from_ GUARDED_BY(mu_) = 0;
+  Status fail_from_error_ GUARDED_BY(mu_);
+  double rate_ GUARDED_BY(mu_) = 0;
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
 };
 
 }  // namespace sagadb

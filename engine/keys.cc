@@ -26,20 +26,6 @@ uint64_t DecodeBigEndian64(std::string_view s) {
   return v;
 }
 
-std::string SagaEventKey(const Uuid& saga, uint64_t seq) {
-  std::string key(saga.AsBytes());
-  key += BigEndian64(seq);
-  return key;
-}
 
-std::string NameKey(std::string_view project, NameKind kind, std::string_view name) {
-  std::string key;
-  key.reserve(project.size() + name.size() + 3);
-  key.append(project).push_back('\0');
-  key.push_back(static_cast<char>(kind));
-  key.push_back('\0');
-  key.append(name);
-  return key;
-}
 
 }  // namespace sagadb

@@ -1,13 +1,16 @@
 #include "engine/store.h"
 
+#include <fmt/format.h>
+#include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <system_error>
-#include <vector>
 
 #include "engine/keys.h"
 
@@ -16,35 +19,88 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::array<std::string_view, kNumCfs> kCfNames = {"instances", "disks", "sagas",
-                                                             "saga_events", "names", "meta"};
+// The engine's tables by TableId.
+constexpr std::array<std::string_view, kFirstDomainTable> kEngineTables = {"meta", "sagas", "saga_events"};
+// Domain tables of databases written before the metadata listed them: the control plane's, the only domain
+// then. Such a database is taken to have registered exactly these.
+constexpr std::array<std::string_view, 3> kUnlistedLegacyTables = {"instances", "disks", "names"};
+
 constexpr std::string_view kMetaSchemaVersion = "schema_version";
 constexpr std::string_view kMetaDatabaseId = "database_id";
 constexpr std::string_view kMetaOpenGeneration = "open_generation";
+constexpr std::string_view kMetaTablePrefix = "domain_table:";
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-rocksdb::ColumnFamilyOptions CfOptions() {
-  rocksdb::ColumnFamilyOptions o;
-  // Records are small and the working set of a control plane is modest: small memtables keep the resident
-  // size of an embedded engine low without costing synced-write throughput (bounded by fsync, not memtables).
-  o.write_buffer_size = 4 << 20;
-  rocksdb::BlockBasedTableOptions t;
-  t.block_cache = rocksdb::NewLRUCache(8 << 20);
-  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-  return o;
+bool IsEngineTable(std::string_view name) {
+  return std::find(kEngineTables.begin(), kEngineTables.end(), name) != kEngineTables.end();
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
-  std::vector<rocksdb::ColumnFamilyDescriptor> d;
-  d.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions());
-  for (auto name : kCfNames) d.emplace_back(std::string(name), CfOptions());
-  return d;
+class RocksSnapshot : public Snapshot {
+ public:
+  RocksSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snap) : db_(db), snap_(snap) {}
+  ~RocksSnapshot() override {
+    if (snap_ != nullptr) db_->ReleaseSnapshot(snap_);
+  }
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+const rocksdb::Snapshot* RawSnapshot(const Snapshot* s) {
+  return s == nullptr ? nullptr : static_cast<const RocksSnapshot*>(s)->get();
 }
+
+class RocksCursor : public Cursor {
+ public:
+  RocksCursor(std::unique_ptr<rocksdb::Iterator> it, std::string table) : it_(std::move(it)), table_(std::move(table)) {}
+  void SeekToFirst() override { it_->SeekToFirst(); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Seek(std::string_view key) override { it_->Seek(ToSlice(key)); }
+  void SeekForPrev(std::string_view key) override { it_->SeekForPrev(ToSlice(key)); }
+  bool Valid() const override { return it_->Valid(); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  Status status() const override { return FromRocks(it_->status(), fmt::format("reading {}", table_)); }
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::string table_;
+};
 
 }  // namespace
 
-std::string_view CfName(Cf cf) { return kCfNames[static_cast<int>(cf)]; }
+struct Store::Rocks {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by TableId
+  rocksdb::ColumnFamilyHandle* default_handle = nullptr;
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  rocksdb::WriteOptions write_options;
+  std::string temp_secondary_path;  // removed on close when non-empty
+
+  rocksdb::ColumnFamilyOptions CfOptions(const StoreOptions& o) const {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.write_buffer_size = o.write_buffer_bytes;
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = block_cache;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    return cf;
+  }
+};
+
+std::string_view ToString(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarning: return "warning";
+    case LogLevel::kError: return "error";
+  }
+  return "unknown";
+}
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
@@ -56,34 +112,49 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IOError(std::move(msg));
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
-  if (options.path.empty()) return Status::InvalidRequest("database path is empty");
-  std::unique_ptr<Store> store(new Store(options));
+Store::Store(StoreConfig config) : config_(std::move(config)), rocks_(std::make_unique<Rocks>()) {}
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreConfig& config) {
+  if (config.path.empty()) return Status::InvalidRequest("database path is empty");
+  for (const auto& t : config.tables) {
+    if (t.empty() || IsEngineTable(t) || t == rocksdb::kDefaultColumnFamilyName) {
+      return Status::InvalidRequest(fmt::format("\"{}\" cannot be a domain table's name", t));
+    }
+  }
+  std::unique_ptr<Store> store(new Store(config));
   SAGADB_RETURN_IF_ERROR(store->OpenDb());
   SAGADB_RETURN_IF_ERROR(store->InitMeta());
-  if (options.hooks != nullptr) store->SetHooks(options.hooks);
+  if (config.hooks != nullptr) store->SetHooks(config.hooks);
   return store;
 }
 
 Store::~Store() {
-  for (auto* h : handles_) {
-    if (h != nullptr && db_ != nullptr) db_->DestroyColumnFamilyHandle(h);
+  if (rocks_->db != nullptr) {
+    for (auto* h : rocks_->handles) {
+      if (h != nullptr) rocks_->db->DestroyColumnFamilyHandle(h);
+    }
+    if (rocks_->default_handle != nullptr) rocks_->db->DestroyColumnFamilyHandle(rocks_->default_handle);
+    rocks_->db->Close().PermitUncheckedError();
+    rocks_->db.reset();
   }
-  if (default_handle_ != nullptr && db_ != nullptr) db_->DestroyColumnFamilyHandle(default_handle_);
-  if (db_ != nullptr) db_->Close().PermitUncheckedError();
-  db_.reset();
-  if (!temp_secondary_path_.empty()) {
+  if (!rocks_->temp_secondary_path.empty()) {
     std::error_code ec;
-    fs::remove_all(temp_secondary_path_, ec);
+    fs::remove_all(rocks_->temp_secondary_path, ec);
   }
 }
 
+rocksdb::ColumnFamilyHandle* Store::handle(TableId table) const { return rocks_->handles[table]; }
+
 Status Store::OpenDb() {
-  const std::string& path = options_.path;
+  const std::string& path = config_.path;
+  const StoreOptions& o = config_.options;
   std::error_code ec;
   const bool exists = fs::exists(fs::path(path) / "CURRENT", ec);
+  rocksdb::DBOptions db_options;
+  if (config_.env != nullptr) db_options.env = config_.env;
+  std::vector<std::string> existing;
   if (!exists) {
-    if (options_.mode != OpenMode::kReadWrite || !options_.create_if_missing) {
+    if (config_.mode != OpenMode::kReadWrite || !config_.create_if_missing) {
       return Status::NotFound(fmt::format("no sagadb database at {}", path));
     }
     if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
@@ -92,66 +163,75 @@ Status Store::OpenDb() {
     if (fs::is_directory(path, ec) && !fs::is_empty(path, ec)) {
       return Status::InvalidRequest(fmt::format("{} is not a sagadb database (not empty, no database files)", path));
     }
-  } else {
-    // Never add our column families to a database that is not ours.
-    std::vector<std::string> cfs;
-    rocksdb::DBOptions probe;
-    if (options_.env != nullptr) probe.env = options_.env;
-    auto s = rocksdb::DB::ListColumnFamilies(probe, path, &cfs);
-    if (!s.ok()) return FromRocks(s, fmt::format("reading {}", path));
-    if (std::find(cfs.begin(), cfs.end(), "meta") == cfs.end()) {
-      return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
+    // A new database's directory, and any parent it lacks, are made here; the database's own is private to its
+    // owner (0700), since it holds everything the appliance's control plane knows.
+    if (!fs::exists(path, ec)) {
+      fs::create_directories(path, ec);
+      if (ec) return Status::IOError(fmt::format("creating {}: {}", path, ec.message()));
+      fs::permissions(path, fs::perms::owner_all, fs::perm_options::replace, ec);
+      if (ec) return Status::IOError(fmt::format("setting the permissions of {}: {}", path, ec.message()));
     }
-    for (const auto& cf : cfs) {
-      bool known = cf == rocksdb::kDefaultColumnFamilyName ||
-                   std::find(kCfNames.begin(), kCfNames.end(), cf) != kCfNames.end();
-      if (!known) {
-        return Status::InvalidRequest(fmt::format(
-            "database {} has column family \"{}\", which this sagadb does not know: it was written by a newer "
-            "sagadb (schema version above {}); use a newer sagadb",
-            path, cf, kSchemaVersion));
-      }
+  } else {
+    auto s = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
+    if (!s.ok()) return FromRocks(s, fmt::format("reading {}", path));
+    if (std::find(existing.begin(), existing.end(), "meta") == existing.end()) {
+      return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
     }
   }
 
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options_.create_if_missing;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 4;
-  db_options.max_total_wal_size = 64 << 20;
+  rocks_->block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  db_options.create_if_missing = config_.create_if_missing;
+  // Exactly the column families listed below are opened; the missing ones are created (read-write only).
+  db_options.create_missing_column_families = config_.mode == OpenMode::kReadWrite;
+  db_options.max_background_jobs = o.max_background_jobs;
+  db_options.keep_log_file_num = o.keep_info_log_files;
+  db_options.max_total_wal_size = o.max_total_wal_bytes;
   // sagadb's batches are small (one saga step: a few records and log events). With concurrent memtable writes
   // every member of a write group inserts its own batch and then waits for the others, a second round of
   // hand-offs that costs more than the inserts it spreads out; the group's leader inserting them all is cheaper.
   // Measured with sagadb_bench: synced batches at 32 writers 40k/s -> 52k/s, instance-create sagas +8%.
   db_options.allow_concurrent_memtable_write = false;
-  if (options_.env != nullptr) db_options.env = options_.env;
-  write_options_.sync = options_.sync;
+  rocks_->write_options.sync = o.sync;
+
+  // The tables, in TableId order: the engine's, then the domain tables that exist, then (read-write) the
+  // declared ones that do not yet.
+  table_names_.assign(kEngineTables.begin(), kEngineTables.end());
+  for (const auto& cf : existing) {
+    if (cf != rocksdb::kDefaultColumnFamilyName && !IsEngineTable(cf)) table_names_.push_back(cf);
+  }
+  if (config_.mode == OpenMode::kReadWrite) {
+    for (const auto& t : config_.tables) {
+      if (std::find(table_names_.begin(), table_names_.end(), t) == table_names_.end()) table_names_.push_back(t);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocks_->CfOptions(o));
+  for (const auto& name : table_names_) descriptors.emplace_back(name, rocks_->CfOptions(o));
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
-  switch (options_.mode) {
+  switch (config_.mode) {
     case OpenMode::kReadWrite:
-      s = rocksdb::DB::Open(db_options, path, Descriptors(), &handles, &raw);
+      s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
       break;
     case OpenMode::kReadOnly:
-      s = rocksdb::DB::OpenForReadOnly(db_options, path, Descriptors(), &handles, &raw);
+      s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw);
       break;
     case OpenMode::kSecondary: {
-      std::string secondary = options_.secondary_path;
+      std::string secondary = config_.secondary_path;
       if (secondary.empty()) {
         std::string tmpl = (fs::temp_directory_path(ec) / "sagadb-secondary-XXXXXX").string();
         if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a directory for the secondary");
-        secondary = temp_secondary_path_ = tmpl;
+        secondary = rocks_->temp_secondary_path = tmpl;
       }
       db_options.max_open_files = -1;  // required by secondary instances
-      s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary, Descriptors(), &handles, &raw);
+      s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary, descriptors, &handles, &raw);
       break;
     }
   }
   if (!s.ok()) {
-    if (options_.mode == OpenMode::kReadWrite && s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    if (config_.mode == OpenMode::kReadWrite && s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return Status::Conflict(
           fmt::format("database {} is in use by another process (it holds the lock); try again when it exits, "
                       "or use an inspection command",
@@ -159,94 +239,164 @@ Status Store::OpenDb() {
     }
     return FromRocks(s, fmt::format("opening {}", path));
   }
-  db_.reset(raw);
-  default_handle_ = handles[0];
-  for (int i = 0; i < kNumCfs; ++i) handles_[i] = handles[i + 1];
+  rocks_->db.reset(raw);
+  rocks_->default_handle = handles[0];
+  rocks_->handles.assign(handles.begin() + 1, handles.end());
   return Status::OK();
 }
 
 Status Store::InitMeta() {
-  auto version = Get(Cf::kMeta, kMetaSchemaVersion);
+  auto version = Get(kMetaTable, kMetaSchemaVersion);
+  std::vector<std::string> listed;  // domain tables the metadata lists
+  bool has_listing = false;
   if (version.ok()) {
     if (version->size() != 4) return Status::Corruption("meta/schema_version is not a 4-byte integer");
     uint32_t v = DecodeBigEndian32(*version);
     if (v > kSchemaVersion) {
       return Status::InvalidRequest(fmt::format(
           "database {} has schema version {}, newer than this sagadb supports ({}); use a newer sagadb",
-          options_.path, v, kSchemaVersion));
+          config_.path, v, kSchemaVersion));
     }
-    auto id = Get(Cf::kMeta, kMetaDatabaseId);
+    auto id = Get(kMetaTable, kMetaDatabaseId);
     if (!id.ok()) return Status::Corruption("meta/database_id is missing");
     auto parsed = Uuid::FromBytes(*id);
     if (!parsed) return Status::Corruption("meta/database_id is not a 16-byte id");
     database_id_ = *parsed;
-    auto gen = Get(Cf::kMeta, kMetaOpenGeneration);
+    auto gen = Get(kMetaTable, kMetaOpenGeneration);
     if (gen.ok() && gen->size() == 8) open_generation_ = DecodeBigEndian64(*gen);
+    auto cursor = NewCursor(kMetaTable);
+    for (cursor->Seek(kMetaTablePrefix); cursor->Valid() && cursor->key().starts_with(kMetaTablePrefix);
+         cursor->Next()) {
+      listed.emplace_back(cursor->key().substr(kMetaTablePrefix.size()));
+      has_listing = true;
+    }
+    SAGADB_RETURN_IF_ERROR(cursor->status());
+    if (!has_listing) listed.assign(kUnlistedLegacyTables.begin(), kUnlistedLegacyTables.end());
   } else if (version.status().IsNotFound()) {
-    if (options_.mode != OpenMode::kReadWrite) {
-      return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no schema version)", options_.path));
+    if (config_.mode != OpenMode::kReadWrite) {
+      return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no schema version)", config_.path));
     }
     database_id_ = Uuid::Generate();
   } else {
     return version.status();
   }
-  if (options_.mode != OpenMode::kReadWrite) return Status::OK();
 
-  // One synced batch: a new database gets its version and id together with its first open generation.
+  // A column family that neither the engine nor the metadata knows was made by a newer sagadb.
+  std::vector<std::string> to_list;
+  for (TableId t = kFirstDomainTable; t < table_names_.size(); ++t) {
+    const std::string& name = table_names_[t];
+    if (std::find(listed.begin(), listed.end(), name) != listed.end()) continue;
+    const bool declared = std::find(config_.tables.begin(), config_.tables.end(), name) != config_.tables.end();
+    if (version.ok() && !declared) {
+      return Status::InvalidRequest(fmt::format(
+          "database {} has column family \"{}\", which this sagadb does not know: it was written by a newer "
+          "sagadb (schema version above {}); use a newer sagadb",
+          config_.path, name, kSchemaVersion));
+    }
+    to_list.push_back(name);
+  }
+  if (config_.mode != OpenMode::kReadWrite) return Status::OK();
+
+  // One synced batch: a new database gets its version and id together with its first open generation, and
+  // tables created by this open are listed with it. (A crash between creating a column family and this write
+  // leaves a column family that the next open by the same program lists; another program refuses it.)
   ++open_generation_;
   rocksdb::WriteBatch batch;
-  auto* meta = handle(Cf::kMeta);
+  auto* meta = handle(kMetaTable);
   batch.Put(meta, ToSlice(kMetaSchemaVersion), BigEndian32(kSchemaVersion));
   batch.Put(meta, ToSlice(kMetaDatabaseId), ToSlice(database_id_.AsBytes()));
   batch.Put(meta, ToSlice(kMetaOpenGeneration), BigEndian64(open_generation_));
+  if (!has_listing) {
+    for (const auto& name : listed) batch.Put(meta, std::string(kMetaTablePrefix) + name, rocksdb::Slice());
+  }
+  for (const auto& name : to_list) batch.Put(meta, std::string(kMetaTablePrefix) + name, rocksdb::Slice());
   rocksdb::WriteOptions synced;
   synced.sync = true;
-  auto s = db_->Write(synced, &batch);
+  auto s = rocks_->db->Write(synced, &batch);
   return FromRocks(s, "writing database metadata");
 }
 
-Result<std::string> Store::Get(Cf cf, std::string_view key) const {
+Result<TableId> Store::FindTable(std::string_view name) const {
+  for (TableId t = 0; t < table_names_.size(); ++t) {
+    if (table_names_[t] == name) return t;
+  }
+  return Status::NotFound(fmt::format("database {} has no table \"{}\"", config_.path, name));
+}
+
+std::string_view Store::TableName(TableId table) const {
+  return table < table_names_.size() ? std::string_view(table_names_[table]) : std::string_view("?");
+}
+
+std::vector<std::string> Store::DomainTables() const {
+  return std::vector<std::string>(table_names_.begin() + kFirstDomainTable, table_names_.end());
+}
+
+Result<std::string> Store::Get(TableId table, std::string_view key, const Snapshot* snapshot) const {
   if (auto* hooks = hooks_.load(std::memory_order_acquire)) {
     SAGADB_RETURN_IF_ERROR(hooks->BeforeRead());
   }
+  if (table >= rocks_->handles.size()) return Status::InvalidRequest(fmt::format("no table #{}", table));
+  rocksdb::ReadOptions ro;
+  ro.snapshot = RawSnapshot(snapshot);
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), handle(cf), ToSlice(key), &value);
-  if (s.IsNotFound()) return Status::NotFound(fmt::format("no key in {}", CfName(cf)));
-  if (!s.ok()) return FromRocks(s, fmt::format("reading {}", CfName(cf)));
+  auto s = rocks_->db->Get(ro, handle(table), ToSlice(key), &value);
+  if (s.IsNotFound()) return Status::NotFound(fmt::format("no key in {}", TableName(table)));
+  if (!s.ok()) return FromRocks(s, fmt::format("reading {}", TableName(table)));
   return value;
 }
 
-Status Store::Write(rocksdb::WriteBatch* batch) {
-  if (options_.mode != OpenMode::kReadWrite) {
+Status Store::Write(const Batch& batch) {
+  if (config_.mode != OpenMode::kReadWrite) {
     return Status::InvalidRequest("the database is open for inspection only");
   }
   const uint64_t n = write_attempts_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (poisoned_.load(std::memory_order_acquire)) {
     return Status::IOError("an earlier write failed; the store refuses writes until it is reopened");
   }
+  rocksdb::WriteBatch wb(batch.payload_bytes() + 16 * batch.count() + 32);
+  Batch::Reader reader(batch);
+  Batch::Entry e;
+  while (reader.Next(&e)) {
+    if (e.table >= rocks_->handles.size()) return Status::InvalidRequest(fmt::format("no table #{}", e.table));
+    auto s = e.op == Batch::Op::kPut ? wb.Put(handle(e.table), ToSlice(e.key), ToSlice(e.value))
+                                     : wb.Delete(handle(e.table), ToSlice(e.key));
+    if (!s.ok()) return FromRocks(s, "building a write batch");
+  }
   StoreHooks* hooks = hooks_.load(std::memory_order_acquire);
   if (hooks != nullptr) SAGADB_RETURN_IF_ERROR(hooks->BeforeWrite(n));
-  auto s = db_->Write(write_options_, batch);
+  auto s = rocks_->db->Write(rocks_->write_options, &wb);
   if (!s.ok()) {
     Status st = FromRocks(s, "write");
-    if (st.code() == Code::kIOError || st.code() == Code::kCorruption) poisoned_.store(true);
+    if (st.code() == Code::kIOError || st.code() == Code::kCorruption) {
+      if (!poisoned_.exchange(true) && config_.logger != nullptr) {
+        config_.logger->Log(LogLevel::kError, fmt::format("store {}: {}; refusing writes until reopened",
+                                                          config_.path, st.ToString()));
+      }
+    }
     return st;
   }
-  if (write_options_.sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
-  bytes_written_.fetch_add(batch->GetDataSize(), std::memory_order_relaxed);
+  if (rocks_->write_options.sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  bytes_written_.fetch_add(batch.payload_bytes(), std::memory_order_relaxed);
   if (hooks != nullptr) hooks->AfterWrite(n);
   return Status::OK();
 }
 
-std::unique_ptr<rocksdb::Iterator> Store::NewIterator(Cf cf, const rocksdb::Snapshot* snapshot) const {
+std::unique_ptr<Cursor> Store::NewCursor(TableId table, const Snapshot* snapshot) const {
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot;
-  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, handle(cf)));
+  ro.snapshot = RawSnapshot(snapshot);
+  return std::make_unique<RocksCursor>(std::unique_ptr<rocksdb::Iterator>(rocks_->db->NewIterator(ro, handle(table))),
+                                       std::string(TableName(table)));
+}
+
+std::shared_ptr<const Snapshot> Store::NewSnapshot() const {
+  // RocksDB's secondary and read-only instances refuse snapshots; their view is fixed between catch-ups anyway.
+  const rocksdb::Snapshot* snap = config_.mode == OpenMode::kReadWrite ? rocks_->db->GetSnapshot() : nullptr;
+  return std::make_shared<RocksSnapshot>(rocks_->db.get(), snap);
 }
 
 Status Store::CatchUp() {
-  if (options_.mode != OpenMode::kSecondary) return Status::OK();
-  return FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the primary");
+  if (config_.mode != OpenMode::kSecondary) return Status::OK();
+  return FromRocks(rocks_->db->TryCatchUpWithPrimary(), "catching up with the primary");
 }
 
 }  // namespace sagadb

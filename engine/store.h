@@ -1,118 +1,171 @@
-// Store: the one RocksDB database that holds sagadb's records and saga log, one column family per record kind.
+// Store: the one RocksDB database that holds sagadb's tables: the engine's own (the saga log and the metadata)
+// and those of the domains built on it (the control plane's instances and disks, an embedder's own).
 //
-//   StoreOptions opts;
-//   opts.path = "/var/lib/appliance/sagadb";
-//   Result<std::unique_ptr<Store>> store = Store::Open(opts);
+//   StoreConfig config;
+//   config.path = "/var/lib/appliance/sagadb";
+//   config.tables = {"instances", "disks", "names"};
+//   Result<std::unique_ptr<Store>> store = Store::Open(config);
+//   TableId disks = *(*store)->FindTable("disks");
 //
-// Every write goes through Store::Write, the single place where batches reach RocksDB. Writes are synced by
-// default (StoreOptions::sync). That one place is also the fault-injection seam (WriteHooks) and where synced
-// writes are counted.
+// Every write goes through Store::Write, the single place where batches reach RocksDB. Writes are synced unless
+// StoreOptions::sync is off. That one place is also the fault-injection seam (StoreHooks) and where synced writes
+// are counted. Nothing else reaches RocksDB: readers get values, cursors and snapshots, never the database.
 //
-// Modes: kReadWrite takes RocksDB's lock on the directory (a second writer gets a clear "in use" error);
-// kSecondary follows a database that another process owns (call CatchUp to see newer writes); kReadOnly opens
-// a database that no process is writing. Write returns InvalidRequest in the two inspection modes.
+// Tables are column families. The engine's own have fixed ids below kFirstDomainTable; a domain's tables are
+// created the first time a program that declares them opens the database for writing, and are listed in the
+// metadata so that any later program (the sagadb tool, a program without that domain) opens them too. A column
+// family that is neither the engine's nor listed there was made by a newer sagadb: the open is refused.
+//
+// Modes: kReadWrite takes RocksDB's lock on the directory (a second writer gets Conflict); kSecondary follows a
+// database that another process owns (call CatchUp to see newer writes); kReadOnly opens a database that no
+// process is writing. Write returns InvalidRequest in the two inspection modes.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
-#include <rocksdb/db.h>
-#include <rocksdb/env.h>
-#include <rocksdb/write_batch.h>
-
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "engine/status.h"
+#include "engine/batch.h"
 #include "engine/write_hooks.h"
-#include "schema/uuid.h"
+#include "sagadb/logger.h"
+#include "sagadb/options.h"
+#include "sagadb/status.h"
+#include "sagadb/uuid.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Env;
+class Status;
+}  // namespace rocksdb
 
 namespace sagadb {
 
 // The schema version this build writes and understands. A database with a newer version is refused.
 inline constexpr uint32_t kSchemaVersion = 1;
 
-enum class Cf : int { kInstances = 0, kDisks, kSagas, kSagaEvents, kNames, kMeta };
-inline constexpr int kNumCfs = 6;
-std::string_view CfName(Cf cf);
+// The engine's own tables.
+inline constexpr TableId kMetaTable = 0;        // schema version, database id, open generation, domain tables
+inline constexpr TableId kSagasTable = 1;       // saga id -> saga record
+inline constexpr TableId kSagaEventsTable = 2;  // saga id + sequence -> node event
+inline constexpr TableId kFirstDomainTable = 3;
 
 enum class OpenMode { kReadWrite, kSecondary, kReadOnly };
 
-struct StoreOptions {
+struct StoreConfig {
   std::string path;
   OpenMode mode = OpenMode::kReadWrite;
-  // kReadWrite only: create the database if the directory holds none.
+  // kReadWrite only: create the database (and its directory) if there is none.
   bool create_if_missing = true;
-  // Sync every write (fsync of the WAL before Write returns). Turn off only to measure the engine's CPU cost.
-  bool sync = true;
+  StoreOptions options;
+  // The domain tables this program uses. kReadWrite creates the missing ones; the inspection modes open those
+  // that exist (FindTable is NotFound for the others).
+  std::vector<std::string> tables;
   // kSecondary: where RocksDB keeps the secondary's own files. Empty: a private temporary directory, removed
   // when the Store closes.
   std::string secondary_path;
-  // Optional environment (tests use one that simulates power loss). Not owned; must outlive the Store.
+  // Not owned; may be null. Receives what the store has to say (a write that poisoned it).
+  Logger* logger = nullptr;
+  // Test seams, not owned, must outlive the Store: an environment (one that simulates power loss), and hooks
+  // installed before Open returns (faults and crash points during what follows an open, such as recovery).
   rocksdb::Env* env = nullptr;
-  // Hooks installed before Open returns (see SetHooks); not owned. Tests use them to inject faults into what
-  // happens right after an open, such as recovery.
   StoreHooks* hooks = nullptr;
+};
+
+// A consistent view of the whole database at one moment, for several reads that must agree. Released when the
+// last reference goes.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+};
+
+// An ordered walk over one table. Valid() is false at the end and after an error; status() tells which. A
+// cursor over damaged data stops with a Corruption status: callers must check it before taking a listing as
+// whole.
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  virtual void SeekToFirst() = 0;
+  virtual void SeekToLast() = 0;
+  // The first key >= `key`.
+  virtual void Seek(std::string_view key) = 0;
+  // The last key <= `key`.
+  virtual void SeekForPrev(std::string_view key) = 0;
+  virtual bool Valid() const = 0;
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+  // REQUIRES: Valid(). Good until the cursor moves.
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual Status status() const = 0;
 };
 
 class Store {
  public:
-  // Opens or creates the database. Fails with InvalidRequest if the directory is not a sagadb database or its
-  // schema is newer than kSchemaVersion, with Conflict if another process holds it (kReadWrite), and with
-  // IOError for anything RocksDB reports.
-  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  // Opens or creates the database. Fails with InvalidRequest if the directory is not a sagadb database or was
+  // written by a newer sagadb, with Conflict if another process holds it (kReadWrite), NotFound if there is no
+  // database and none may be created, and IOError for anything else RocksDB reports.
+  static Result<std::unique_ptr<Store>> Open(const StoreConfig& config);
 
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // The value under key, NotFound if there is none.
-  Result<std::string> Get(Cf cf, std::string_view key) const;
+  // The table of that name: one of the engine's ("sagas", ...) or a domain's. NotFound if the database has none.
+  Result<TableId> FindTable(std::string_view name) const;
+  std::string_view TableName(TableId table) const;
+  // Every domain table the database has, in the order of their ids.
+  std::vector<std::string> DomainTables() const;
 
-  // Applies the batch atomically; synced unless StoreOptions::sync is false. On any error nothing of the batch
-  // is visible. An IOError from RocksDB poisons the store: every later write fails too.
-  Status Write(rocksdb::WriteBatch* batch);
+  // The value under key, NotFound if there is none. With a snapshot, as of that snapshot.
+  Result<std::string> Get(TableId table, std::string_view key, const Snapshot* snapshot = nullptr) const;
 
-  // An iterator over one column family. For kSecondary, reflects the last CatchUp. With a snapshot (taken from
-  // db()->GetSnapshot() and released by the caller), several iterators see one consistent state of the database.
-  std::unique_ptr<rocksdb::Iterator> NewIterator(Cf cf, const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Applies the batch atomically; synced unless StoreOptions::sync is off. On any error nothing of the batch is
+  // visible. An IOError or Corruption from RocksDB poisons the store: every later write fails with it too.
+  Status Write(const Batch& batch);
+
+  // A cursor over one table. For kSecondary, reflects the last CatchUp. With a snapshot, as of that snapshot.
+  std::unique_ptr<Cursor> NewCursor(TableId table, const Snapshot* snapshot = nullptr) const;
+  // A consistent view for several reads. In the inspection modes the whole view only moves on CatchUp, so the
+  // snapshot is simply that view (reads with it are reads without it).
+  std::shared_ptr<const Snapshot> NewSnapshot() const;
 
   // kSecondary: replays what the owning process has written since the last catch-up.
   Status CatchUp();
 
-  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<int>(cf)]; }
-  rocksdb::DB* db() const { return db_.get(); }
-  const std::string& path() const { return options_.path; }
-  OpenMode mode() const { return options_.mode; }
+  const std::string& path() const { return config_.path; }
+  OpenMode mode() const { return config_.mode; }
+  bool syncs() const { return config_.options.sync; }
   const Uuid& database_id() const { return database_id_; }
   // Bumped (and made durable) by every read-write open.
   uint64_t open_generation() const { return open_generation_; }
 
   // Successful synced writes so far (the disk's unit of cost).
   uint64_t synced_writes() const { return synced_writes_.load(std::memory_order_relaxed); }
-  // Bytes of batch data successfully written so far (the WAL's payload, before RocksDB's own framing).
+  // Bytes of keys and values successfully written so far (before RocksDB's own framing).
   uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
   // Write calls so far, including those a hook refused or that failed.
   uint64_t write_attempts() const { return write_attempts_.load(std::memory_order_relaxed); }
 
-  // Test seam: hooks run around every write and read. Not owned; nullptr removes them. Costs one relaxed load
-  // per operation when unset.
+  // Test seam: hooks run around every write and point read. Not owned; nullptr removes them. Costs one
+  // relaxed load per operation when unset.
   void SetHooks(StoreHooks* hooks) { hooks_.store(hooks, std::memory_order_release); }
 
  private:
-  explicit Store(StoreOptions options) : options_(std::move(options)) {}
+  struct Rocks;
+  explicit Store(StoreConfig config);
   Status OpenDb();
   Status InitMeta();
+  rocksdb::ColumnFamilyHandle* handle(TableId table) const;
 
-  StoreOptions options_;
-  std::string temp_secondary_path_;  // removed on close when non-empty
-  std::unique_ptr<rocksdb::DB> db_;
-  std::array<rocksdb::ColumnFamilyHandle*, kNumCfs> handles_{};
-  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
-  rocksdb::WriteOptions write_options_;
+  StoreConfig config_;
+  std::unique_ptr<Rocks> rocks_;
+  std::vector<std::string> table_names_;  // by TableId
   Uuid database_id_;
   uint64_t open_generation_ = 0;
   std::atomic<uint64_t> synced_writes_{0};

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "engine/status.h"
+#include "sagadb/status.h"
 
 namespace sagadb {
 

@@ -1,27 +1,21 @@
 #include "engine/write_txn.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace sagadb {
 
-WriteTxn::WriteTxn(Store* store, KeyLocks* locks)
-    : store_(store), locks_(locks), batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
-
-WriteTxn::~WriteTxn() {
-  for (auto it = held_.rbegin(); it != held_.rend(); ++it) locks_->stripe(*it).unlock();
+bool WriteTxn::Holds(std::string_view key) const {
+  return std::binary_search(held_.begin(), held_.end(), locks_->StripeOf(key));
 }
 
-bool WriteTxn::Holds(const Uuid& id) const {
-  return std::binary_search(held_.begin(), held_.end(), locks_->StripeOf(id));
-}
-
-Status WriteTxn::Lock(std::span<const Uuid> ids) {
+Status WriteTxn::Lock(std::span<const std::string_view> keys) {
   std::vector<size_t> wanted;
-  for (const auto& id : ids) wanted.push_back(locks_->StripeOf(id));
+  wanted.reserve(keys.size());
+  for (auto key : keys) wanted.push_back(locks_->StripeOf(key));
   return LockStripes(std::move(wanted));
 }
-
-Status WriteTxn::LockKey(std::string_view key) { return LockStripes({locks_->StripeOf(key)}); }
 
 Status WriteTxn::LockStripes(std::vector<size_t> wanted) {
   std::erase_if(wanted, [&](size_t s) { return std::binary_search(held_.begin(), held_.end(), s); });
@@ -31,9 +25,9 @@ Status WriteTxn::LockStripes(std::vector<size_t> wanted) {
   std::vector<size_t> taken;
   for (size_t s : wanted) {
     if (held_.empty() || s > highest) {
-      locks_->stripe(s).lock();
-    } else if (!locks_->stripe(s).try_lock()) {
-      for (size_t t : taken) locks_->stripe(t).unlock();
+      locks_->Lock(s);
+    } else if (!locks_->TryLock(s)) {
+      for (size_t t : taken) locks_->Unlock(t);
       lock_conflict_ = true;
       return Status::Transient("record lock busy (taken out of order); retry the operation");
     }
@@ -44,67 +38,53 @@ Status WriteTxn::LockStripes(std::vector<size_t> wanted) {
   return Status::OK();
 }
 
-Result<std::string> WriteTxn::Get(Cf cf, std::string_view key) {
-  std::string value;
-  rocksdb::Slice k(key.data(), key.size());
-  auto staged = batch_.GetFromBatch(store_->handle(cf), rocksdb::DBOptions(), k, &value);
-  if (staged.ok()) return value;
-  if (!staged.IsNotFound()) return FromRocks(staged, "reading staged batch");
-  // GetFromBatch returns NotFound both for "not in the batch" and "deleted in the batch"; tell them apart.
-  std::unique_ptr<rocksdb::WBWIIterator> it(batch_.NewIterator(store_->handle(cf)));
-  it->Seek(k);
-  if (it->Valid() && it->Entry().key == k && it->Entry().type == rocksdb::kDeleteRecord) {
-    return Status::NotFound(fmt::format("no key in {}", CfName(cf)));
-  }
-  return store_->Get(cf, key);
+void WriteTxn::ReleaseLocks() {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) locks_->Unlock(*it);
+  held_.clear();
 }
 
-void WriteTxn::Put(Cf cf, std::string_view key, std::string_view value) {
-  batch_.Put(store_->handle(cf), rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+Result<std::string> WriteTxn::Get(TableId table, std::string_view key) {
+  auto it = staged_.find(std::make_pair(table, key));
+  if (it != staged_.end()) {
+    if (!it->second) return Status::NotFound(fmt::format("no key in {}", store_->TableName(table)));
+    return *it->second;
+  }
+  return store_->Get(table, key);
 }
 
-void WriteTxn::Delete(Cf cf, std::string_view key) {
-  batch_.Delete(store_->handle(cf), rocksdb::Slice(key.data(), key.size()));
+void WriteTxn::Put(TableId table, std::string_view key, std::string_view value) {
+  batch_.Put(table, key, value);
+  staged_.insert_or_assign(std::make_pair(table, std::string(key)), std::string(value));
 }
 
-Status WriteTxn::Commit() { return store_->Write(batch()); }
-
-namespace {
-
-class Appender : public rocksdb::WriteBatch::Handler {
- public:
-  Appender(const Store& store, rocksdb::WriteBatch* dst) : store_(store), dst_(dst) {}
-
-  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
-    auto* h = Handle(cf);
-    return h == nullptr ? Unknown(cf) : dst_->Put(h, key, value);
-  }
-  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
-    auto* h = Handle(cf);
-    return h == nullptr ? Unknown(cf) : dst_->Delete(h, key);
-  }
-
- private:
-  rocksdb::ColumnFamilyHandle* Handle(uint32_t id) const {
-    for (int i = 0; i < kNumCfs; ++i) {
-      auto* h = store_.handle(static_cast<Cf>(i));
-      if (h->GetID() == id) return h;
-    }
-    return nullptr;
-  }
-  static rocksdb::Status Unknown(uint32_t cf) {
-    return rocksdb::Status::InvalidArgument("write to an unknown column family " + std::to_string(cf));
-  }
-
-  const Store& store_;
-  rocksdb::WriteBatch* dst_;
-};
-
-}  // namespace
-
-Status AppendBatch(const Store& store, rocksdb::WriteBatch& src, rocksdb::WriteBatch* dst) {
-  Appender appender(store, dst);
-  return FromRocks(src.Iterate(&appender), "combining batches");
+void WriteTxn::Delete(TableId table, std::string_view key) {
+  batch_.Delete(table, key);
+  staged_.insert_or_assign(std::make_pair(table, std::string(key)), std::nullopt);
 }
+
+Result<TableId> WriteTxn::Resolve(std::string_view table) const {
+  auto t = store_->FindTable(table);
+  if (!t.ok() && t.status().IsNotFound()) return Status::InvalidRequest(t.status().message());
+  return t;
+}
+
+Result<std::string> WriteTxn::Get(std::string_view table, std::string_view key) {
+  SAGADB_ASSIGN_OR_RETURN(TableId t, Resolve(table));
+  return Get(t, key);
+}
+
+Status WriteTxn::Put(std::string_view table, std::string_view key, std::string_view value) {
+  SAGADB_ASSIGN_OR_RETURN(TableId t, Resolve(table));
+  Put(t, key, value);
+  return Status::OK();
+}
+
+Status WriteTxn::Delete(std::string_view table, std::string_view key) {
+  SAGADB_ASSIGN_OR_RETURN(TableId t, Resolve(table));
+  Delete(t, key);
+  return Status::OK();
+}
+
+Status WriteTxn::Commit() { return store_->Write(batch_); }
 
 }  // namespace sagadb

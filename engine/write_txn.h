@@ -1,77 +1,90 @@
-// WriteTxn: the writes of one operation, staged in a batch, with the record locks that make them safe.
+// WriteTxn: the writes of one operation, staged, with the record locks that make them safe.
 //
 //   WriteTxn txn(&store, &locks);
-//   SAGADB_RETURN_IF_ERROR(txn.Lock({instance_id, disk_id}));   // before reading them
-//   auto inst = txn.Get(Cf::kInstances, instance_id.AsBytes()); // sees this txn's own staged writes
-//   txn.Put(Cf::kInstances, key, Encode(updated));
-//   SAGADB_RETURN_IF_ERROR(txn.Commit());                       // one synced WriteBatch
+//   SAGADB_RETURN_IF_ERROR(txn.Lock({instance_id.AsBytes(), disk_id.AsBytes()}));  // before reading them
+//   auto inst = txn.Get(instances, instance_id.AsBytes());  // sees this txn's own staged writes
+//   txn.Put(instances, key, Encode(updated));
+//   SAGADB_RETURN_IF_ERROR(txn.Commit());                   // one synced batch
 //
-// Saga local actions receive a WriteTxn and only stage; the executor commits the batch together with the node's
-// log record, then destroys the txn, which releases the locks. Destroying an uncommitted txn discards it.
+// Saga local actions receive one (as a Txn) and only stage; the executor commits its batch together with the
+// node's log record, then releases the locks, possibly on another thread. Destroying a txn releases whatever it
+// still holds; its uncommitted writes are simply dropped.
 //
-// Not thread-safe: one txn belongs to one thread at a time.
+// Not thread-safe: one txn belongs to one thread at a time (handing it to another is fine).
 #pragma once
 
-#include <rocksdb/utilities/write_batch_with_index.h>
-
 #include <initializer_list>
-#include <mutex>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "engine/batch.h"
 #include "engine/key_locks.h"
-#include "engine/status.h"
 #include "engine/store.h"
+#include "sagadb/action.h"
+#include "sagadb/status.h"
 
 namespace sagadb {
 
-class WriteTxn {
+class WriteTxn : public Txn {
  public:
-  WriteTxn(Store* store, KeyLocks* locks);
-  ~WriteTxn();
+  WriteTxn(Store* store, KeyLocks* locks) : store_(store), locks_(locks) {}
+  ~WriteTxn() override { ReleaseLocks(); }
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
 
-  // Locks the stripes of these ids until the txn is destroyed. Stripes are taken in ascending order; a later
-  // call that would need a lower stripe than one already held only tries it, and returns Transient if it is
-  // busy (the caller retries the whole operation), so no two txns can deadlock.
-  Status Lock(std::span<const Uuid> ids);
-  Status Lock(std::initializer_list<Uuid> ids) { return Lock(std::span<const Uuid>(ids.begin(), ids.size())); }
-  // The same for a key that is not a record id (a name index entry).
-  Status LockKey(std::string_view key);
+  // Txn (see sagadb/action.h for the contract): stripes are taken in ascending order; a stripe below one already
+  // held is only tried, and Transient is returned at once if it is busy.
+  using Txn::Lock;
+  Status Lock(std::span<const std::string_view> keys) override;
+  Result<std::string> Get(std::string_view table, std::string_view key) override;
+  Status Put(std::string_view table, std::string_view key, std::string_view value) override;
+  Status Delete(std::string_view table, std::string_view key) override;
+
+  // The same by table id.
+  Result<std::string> Get(TableId table, std::string_view key);
+  void Put(TableId table, std::string_view key, std::string_view value);
+  void Delete(TableId table, std::string_view key);
+
   // Whether a Lock call failed because a stripe below one already held was busy. The whole operation is then
   // safe to run again in a fresh txn.
   bool lock_conflict() const { return lock_conflict_; }
-  // Whether the stripe of `id` is held by this txn.
-  bool Holds(const Uuid& id) const;
+  // Whether the stripe of `key` is held by this txn.
+  bool Holds(std::string_view key) const;
 
-  // The value as this txn would leave it: its own staged writes first, then the database. NotFound if none.
-  Result<std::string> Get(Cf cf, std::string_view key);
-  void Put(Cf cf, std::string_view key, std::string_view value);
-  void Delete(Cf cf, std::string_view key);
-
-  bool empty() { return batch_.GetWriteBatch()->Count() == 0; }
-  // The staged writes. The executor appends the node's log records to it before committing.
-  rocksdb::WriteBatch* batch() { return batch_.GetWriteBatch(); }
+  bool empty() const { return batch_.empty(); }
+  // The staged writes, in order.
+  const Batch& batch() const { return batch_; }
   Store* store() const { return store_; }
 
-  // Writes the batch (synced) through Store::Write. Locks stay held until destruction.
+  // Writes the batch (synced) through Store::Write. Locks stay held until released.
   Status Commit();
+  // Gives back every record lock; from any thread. Idempotent.
+  void ReleaseLocks();
 
  private:
-  Store* store_;
-  KeyLocks* locks_;
-  rocksdb::WriteBatchWithIndex batch_;
   Status LockStripes(std::vector<size_t> wanted);
 
+  Store* store_;
+  KeyLocks* locks_;
+  Batch batch_;
+  Result<TableId> Resolve(std::string_view table) const;
+
+  struct KeyOrder {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.first != b.first ? a.first < b.first : std::string_view(a.second) < std::string_view(b.second);
+    }
+  };
+  // What the batch leaves under each key it writes: a value, or nullopt for a delete.
+  std::map<std::pair<TableId, std::string>, std::optional<std::string>, KeyOrder> staged_;
   std::vector<size_t> held_;  // ascending
   bool lock_conflict_ = false;
 };
-
-// Appends every write of `src` (puts and deletes on this store's column families) to `dst`, so that several
-// txns can share one synced batch.
-Status AppendBatch(const Store& store, rocksdb::WriteBatch& src, rocksdb::WriteBatch* dst);
 
 }  // namespace sagadb

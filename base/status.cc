@@ -1,4 +1,6 @@
-#include "engine/status.h"
+#include "sagadb/status.h"
+
+#include <fmt/format.h>
 
 namespace sagadb {
 

@@ -1,4 +1,4 @@
-#include "schema/uuid.h"
+#include "sagadb/uuid.h"
 
 #include <uuid/uuid.h>
 

@@ -1,11 +1,13 @@
 // Status and Result<T>: the one error type of sagadb.
 //
-//   Result<Disk> r = datastore.AttachDisk(disk_id, instance_id);
-//   if (!r.ok()) return r.status();          // e.g. InvalidRequest: disk is in state "faulted"
-//   const Disk& d = *r;
+//   Result<SagaHandle> h = db->Start(dag, params);
+//   if (!h.ok()) return h.status();          // e.g. Overloaded: 64 sagas are in flight, the limit
+//   SagaHandle& handle = *h;
 //
 // A Status is cheap when OK (no allocation). Codes say what a caller can do about the error: Transient and
 // Overloaded may pass if retried; the others will not. No exceptions cross sagadb's API.
+//
+// Thread safety: Status and Result are values; distinct objects may be used from distinct threads.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +16,6 @@
 #include <string_view>
 #include <utility>
 #include <variant>
-
-#include <fmt/format.h>
 
 namespace sagadb {
 

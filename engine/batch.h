@@ -1,0 +1,75 @@
+// Batch: writes to several tables that a Store applies atomically, all or nothing.
+//
+//   Batch b;
+//   b.Put(kSagasTable, id.AsBytes(), Encode(record));
+//   b.Put(kSagaEventsTable, SagaEventKey(id, 7), Encode(event));
+//   SAGADB_RETURN_IF_ERROR(store.Write(b));
+//
+// It holds plain bytes, one entry after the other, so it costs one buffer however many writes it holds, and
+// a backend translates it once when it applies it. The batch knows nothing of any backend.
+//
+// Not thread-safe: one batch belongs to one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sagadb {
+
+// A table of the database: a RocksDB column family. The engine's own tables have fixed ids; a domain's tables
+// get theirs when the store opens (Store::FindTable).
+using TableId = uint32_t;
+
+class Batch {
+ public:
+  enum class Op : uint8_t { kPut = 1, kDelete = 2 };
+  struct Entry {
+    Op op;
+    TableId table;
+    std::string_view key;
+    std::string_view value;  // empty for kDelete
+  };
+
+  void Put(TableId table, std::string_view key, std::string_view value);
+  void Delete(TableId table, std::string_view key);
+  // Appends every entry of `other`, in order.
+  void Append(const Batch& other);
+  void Clear();
+
+  size_t count() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  // The bytes of keys and values it holds (what a backend will write, before its own framing).
+  size_t payload_bytes() const { return payload_; }
+
+  // Reads the entries in order.
+  class Reader {
+   public:
+    explicit Reader(const Batch& b) : rep_(b.rep_) {}
+    // False at the end.
+    bool Next(Entry* entry);
+
+   private:
+    std::string_view rep_;
+  };
+
+  // The position after the last entry and its undo: everything appended after a mark can be taken back.
+  struct Mark {
+    size_t rep = 0;
+    size_t count = 0;
+    size_t payload = 0;
+  };
+  Mark mark() const { return Mark{rep_.size(), count_, payload_}; }
+  // REQUIRES: `m` came from this batch and nothing before it was removed since.
+  void RollbackTo(const Mark& m);
+
+ private:
+  void Add(Op op, TableId table, std::string_view key, std::string_view value);
+
+  std::string rep_;  // entries: op (1 byte), table (4), key length (4), key, value length (4), value
+  size_t count_ = 0;
+  size_t payload_ = 0;
+};
+
+}  // namespace sagadb
