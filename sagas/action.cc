@@ -1,5 +1,9 @@
-#include "sagas/action.h"
+#include "sagadb/action.h"
 
+#include <fmt/format.h>
+
+#include "engine/store.h"
+#include "sagadb/domain.h"
 #include "sagas/saga_run.h"
 
 namespace sagadb {
@@ -17,19 +21,33 @@ const ActionDef* ActionRegistry::Find(std::string_view name) const {
   return it == actions_.end() ? nullptr : &it->second;
 }
 
-ActionContext::ActionContext(const SagaRun* run, uint32_t node, WriteTxn* txn, Datastore* datastore,
-                             const std::any* app, uint32_t attempt)
-    : run_(run), node_(node), txn_(txn), datastore_(datastore), app_(app), attempt_(attempt) {}
+Status BasicDomain::RegisterActions(ActionRegistry& registry) {
+  for (const auto& [name, def] : actions_.all()) SAGADB_RETURN_IF_ERROR(registry.Register(def));
+  return Status::OK();
+}
 
-const Json& ActionContext::params() const { return run_->scope_params[run_->record.nodes[node_].scope]; }
+// The DAG and a node's output do not change once the node's action can run (see SagaRun), so reading them
+// needs no lock.
+ActionContext::ActionContext(const SagaRun* run, uint32_t node, Txn* txn, const Store* store, uint32_t attempt)
+    : run_(run), node_(node), txn_(txn), store_(store), attempt_(attempt) {}
+
+const Json& ActionContext::params() const NO_THREAD_SAFETY_ANALYSIS {
+  return run_->scope_params[run_->record.nodes[node_].scope];
+}
 
 const Json& ActionContext::output() const { return run_->nodes[node_].output; }
 
-const Uuid& ActionContext::saga_id() const { return run_->record.id; }
+const Uuid& ActionContext::saga_id() const { return run_->id(); }
 
 std::string ActionContext::node_name() const { return run_->qualified_names[node_]; }
 
-Result<Json> ActionContext::Lookup(std::string_view name) const {
+Result<std::string> ActionContext::Read(std::string_view table, std::string_view key) const {
+  auto t = store_->FindTable(table);
+  if (!t.ok()) return Status::InvalidRequest(t.status().message());
+  return store_->Get(*t, key);
+}
+
+Result<Json> ActionContext::Lookup(std::string_view name) const NO_THREAD_SAFETY_ANALYSIS {
   const auto& nodes = run_->record.nodes;
   const uint32_t scope = nodes[node_].scope;
   // Walk the ancestors within this node's scope; the DAG is small, so a search per lookup is cheap.

@@ -1,4 +1,6 @@
-#include "sagas/dag.h"
+#include "sagadb/dag.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 

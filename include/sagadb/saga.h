@@ -1,0 +1,64 @@
+// A saga as its caller sees it: its state, a handle to wait on, and how it ended.
+//
+//   sagadb::Result<sagadb::SagaHandle> h = db->Start(dag, params);
+//   sagadb::Result<sagadb::SagaResult> r = h->Wait();
+//   if (r.ok() && r->state == sagadb::SagaState::kSucceeded) use(r->output);
+//
+// States (the saga record's): running; unwinding (a node failed, its completed nodes are being undone);
+// succeeded; failed (fully unwound: nothing it did remains); stuck (an undo failed for good: an operator must
+// look); abandoned (an operator gave up on it).
+//
+// Thread safety: a SagaHandle may be copied and used from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sagadb/dag.h"
+#include "sagadb/status.h"
+#include "sagadb/uuid.h"
+
+namespace sagadb {
+
+enum class SagaState : uint8_t { kRunning, kUnwinding, kSucceeded, kFailed, kStuck, kAbandoned };
+// "running", "unwinding", "succeeded", "failed", "stuck", "abandoned".
+std::string_view ToString(SagaState state);
+std::optional<SagaState> ParseSagaState(std::string_view text);
+
+struct StartOptions {
+  // Wait this long for room under the in-flight limit instead of failing at once with Overloaded.
+  std::optional<std::chrono::milliseconds> admission_wait;
+  // Use this id for the saga (default: a new random id). Lets a caller record the id before starting.
+  std::optional<Uuid> id;
+};
+
+struct SagaResult {
+  Uuid id;
+  SagaState state = SagaState::kRunning;
+  Json output;             // kSucceeded: the output of the saga's last node (null if its last stage has several)
+  std::string error_node;  // kFailed: the node whose failure began the unwind; kStuck: the node whose undo failed
+  Status error;
+};
+
+class SagaRun;
+
+// A started saga. Keeps the saga's in-memory state alive.
+class SagaHandle {
+ public:
+  explicit SagaHandle(std::shared_ptr<SagaRun> run) : run_(std::move(run)) {}
+  const Uuid& id() const;
+  // Blocks until the saga ends (succeeded, failed, stuck), or halts: then the error that halted it (a write of
+  // its log failed for good, or the database is closing). A halted saga stays running or unwinding in the
+  // database and is resumed by the next open.
+  Result<SagaResult> Wait() const;
+  // Whether Wait would return at once.
+  bool Done() const;
+
+ private:
+  std::shared_ptr<SagaRun> run_;
+};
+
+}  // namespace sagadb
