@@ -1,6 +1,10 @@
-// The saga log: reading a saga's node events back and replaying them into each node's durable state.
+// Replaying a saga's log: its node events, read back, rebuilt into each node's durable state.
 //
-// Replay checks every event against the legal sequences of DESIGN section 3 and against the DAG, accepting
+//   SAGADB_ASSIGN_OR_RETURN(std::vector<LoggedEvent> events, log.ReadEvents(record.id));
+//   SAGADB_ASSIGN_OR_RETURN(SagaHistory history, ReplaySagaLog(record, events));
+//   SAGADB_ASSIGN_OR_RETURN(SagaState state, StateFromLog(record, history));
+//
+// Replay checks every event against the legal sequences of docs/DESIGN.md section 3 and against the DAG, accepting
 // every state a crash can leave behind and rejecting the impossible ones:
 //   per node:  [started] -> succeeded | failed;   succeeded -> [undo_started] -> undo_finished | undo_failed
 //   forward events of a node only once every dependency has succeeded (constant and subsaga nodes succeed
@@ -15,8 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
-#include "engine/store.h"
+#include "sagadb/status.h"
 #include "schema/records.h"
 
 namespace sagadb {
@@ -29,7 +32,6 @@ struct LoggedEvent {
   uint64_t seq = 0;
   SagaEvent event;
 };
-
 struct NodeHistory {
   LoggedStatus status = LoggedStatus::kPending;
   std::string output;        // JSON text, once succeeded
@@ -48,11 +50,6 @@ struct SagaHistory {
   int32_t first_failed = -1;       // the node whose failure began the unwind
   int32_t undo_failed = -1;        // a node whose undo failed
 };
-
-// Events of one saga in sequence order. Corruption (naming the key) if an event's bytes fail verification.
-// With a snapshot, the events as of that snapshot (so they agree with a saga record read from it).
-Result<std::vector<LoggedEvent>> ReadSagaEvents(const Store& store, const Uuid& saga,
-                                                const rocksdb::Snapshot* snapshot = nullptr);
 
 // Replays `events` over the record's DAG. Corruption describing the first impossible event otherwise.
 Result<SagaHistory> ReplaySagaLog(const SagaRecord& record, const std::vector<LoggedEvent>& events);

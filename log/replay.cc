@@ -1,9 +1,8 @@
-#include "sagas/saga_log.h"
+#include "log/replay.h"
+
+#include <fmt/format.h>
 
 #include <functional>
-
-#include "engine/keys.h"
-#include "schema/codec.h"
 
 namespace sagadb {
 
@@ -18,27 +17,6 @@ std::string_view ToString(LoggedStatus s) {
     case LoggedStatus::kUndoFailed: return "undo_failed";
   }
   return "unknown";
-}
-
-Result<std::vector<LoggedEvent>> ReadSagaEvents(const Store& store, const Uuid& saga,
-                                                const rocksdb::Snapshot* snapshot) {
-  std::vector<LoggedEvent> out;
-  auto it = store.NewIterator(Cf::kSagaEvents, snapshot);
-  const std::string prefix(saga.AsBytes());
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (it->key().size() != kSagaEventKeySize) {
-      return Status::Corruption(fmt::format("saga_events: key of saga {} has {} bytes", saga.ToString(), it->key().size()));
-    }
-    LoggedEvent e;
-    e.seq = DecodeBigEndian64(it->key().ToStringView().substr(16));
-    std::string why;
-    if (!Decode(it->value().ToStringView(), &e.event, &why)) {
-      return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
-    }
-    out.push_back(std::move(e));
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading saga events");
-  return out;
 }
 
 namespace {

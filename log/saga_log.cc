@@ -1,0 +1,138 @@
+#include "log/saga_log.h"
+
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "engine/keys.h"
+#include "schema/codec.h"
+
+namespace sagadb {
+
+std::string SagaEventKey(const Uuid& saga, uint64_t seq) {
+  std::string key(saga.AsBytes());
+  key += BigEndian64(seq);
+  return key;
+}
+
+SagaRecordCursor::SagaRecordCursor(std::unique_ptr<Cursor> cursor) : cursor_(std::move(cursor)) {
+  cursor_->SeekToFirst();
+  Settle();
+}
+
+void SagaRecordCursor::Next() {
+  cursor_->Next();
+  Settle();
+}
+
+void SagaRecordCursor::Settle() {
+  for (; cursor_->Valid(); cursor_->Next()) {
+    std::string why;
+    auto id = Uuid::FromBytes(cursor_->key());
+    if (!id) {
+      why = "the key is not a 16-byte id";
+    } else if (!Decode(cursor_->value(), &record_, &why)) {
+    } else if (record_.id != *id) {
+      why = fmt::format("the record says it is saga {}", record_.id.ToString());
+    } else {
+      valid_ = true;
+      return;
+    }
+    std::string key_text = id ? id->ToString() : "";
+    if (!id) {
+      for (unsigned char c : cursor_->key()) key_text += fmt::format("{:02x}", c);
+    }
+    unreadable_.push_back(UnreadableRecord{id, fmt::format("sagas/{}: {}", key_text, why)});
+  }
+  valid_ = false;
+}
+
+Result<SagaRecord> SagaLog::ReadRecord(const Uuid& id, const Snapshot* snapshot) const {
+  auto bytes = store_->Get(kSagasTable, id.AsBytes(), snapshot);
+  if (!bytes.ok()) {
+    return bytes.status().IsNotFound() ? Status::NotFound(fmt::format("no saga {}", id.ToString())) : bytes.status();
+  }
+  SagaRecord r;
+  std::string why;
+  if (!Decode(*bytes, &r, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
+  return r;
+}
+
+Result<std::vector<LoggedEvent>> SagaLog::ReadEvents(const Uuid& saga, const Snapshot* snapshot) const {
+  std::vector<LoggedEvent> out;
+  auto it = store_->NewCursor(kSagaEventsTable, snapshot);
+  const std::string_view prefix = saga.AsBytes();
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != kSagaEventKeySize) {
+      return Status::Corruption(fmt::format("saga_events: key of saga {} has {} bytes", saga.ToString(), it->key().size()));
+    }
+    LoggedEvent e;
+    e.seq = DecodeBigEndian64(it->key().substr(16));
+    std::string why;
+    if (!Decode(it->value(), &e.event, &why)) {
+      return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
+    }
+    out.push_back(std::move(e));
+  }
+  SAGADB_RETURN_IF_ERROR(it->status());
+  return out;
+}
+
+SagaRecordCursor SagaLog::Records(const Snapshot* snapshot) const {
+  return SagaRecordCursor(store_->NewCursor(kSagasTable, snapshot));
+}
+
+Status SagaLog::ForEachSagaWithEvents(
+    const Snapshot* snapshot, const std::function<void(const std::optional<Uuid>& id, std::string_view key)>& fn) const {
+  auto it = store_->NewCursor(kSagaEventsTable, snapshot);
+  std::optional<Uuid> last;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key();
+    auto id = key.size() == kSagaEventKeySize ? Uuid::FromBytes(key.substr(0, 16)) : std::nullopt;
+    if (!id) {
+      fn(std::nullopt, key);
+      continue;
+    }
+    if (id == last) continue;
+    last = id;
+    fn(id, key);
+  }
+  return it->status();
+}
+
+void SagaLog::StageRecord(Batch* batch, const SagaRecord& record) const {
+  batch->Put(kSagasTable, record.id.AsBytes(), Encode(record));
+}
+
+void SagaLog::StageEvent(Batch* batch, const Uuid& saga, uint64_t seq, const SagaEvent& event) const {
+  batch->Put(kSagaEventsTable, SagaEventKey(saga, seq), Encode(event));
+}
+
+Status SagaLog::MarkStuck(SagaRecord record, std::string_view reason) const {
+  record.state = SagaState::kStuck;
+  record.error_code = static_cast<uint8_t>(Code::kCorruption);
+  record.error = fmt::format("recovery: {}", reason);
+  record.modified_ns = record.finished_ns = NowNs();
+  record.generation++;
+  Batch batch;
+  StageRecord(&batch, record);
+  return store_->Write(batch);
+}
+
+Result<SagaRecord> SagaLog::Abandon(const Uuid& id, std::string_view reason) const {
+  SAGADB_ASSIGN_OR_RETURN(SagaRecord r, ReadRecord(id));
+  if (r.state != SagaState::kStuck && r.state != SagaState::kRunning && r.state != SagaState::kUnwinding) {
+    return Status::InvalidRequest(
+        fmt::format("saga {} is {}; only a stuck or running saga can be abandoned", id.ToString(), ToString(r.state)));
+  }
+  const std::string previous = r.error.empty() ? std::string(ToString(r.state)) : r.error;
+  r.state = SagaState::kAbandoned;
+  r.error = fmt::format("abandoned by an operator: {} (was: {})", reason, previous);
+  r.modified_ns = r.finished_ns = NowNs();
+  r.generation++;
+  Batch batch;
+  StageRecord(&batch, r);
+  SAGADB_RETURN_IF_ERROR(store_->Write(batch));
+  return r;
+}
+
+}  // namespace sagadb

@@ -1,0 +1,99 @@
+// SagaLog: the one module that reads and writes the saga log: each saga's record (its DAG, params and cached
+// state, in the `sagas` table) and its node events (in `saga_events`, under the saga's id and a sequence
+// number). Nothing else in sagadb touches those two tables.
+//
+//   SagaLog log(&store);
+//   Result<SagaRecord> r = log.ReadRecord(id);
+//   Result<std::vector<LoggedEvent>> events = log.ReadEvents(id);
+//   for (auto c = log.Records(); c.Valid(); c.Next()) { ... c.record() ... }
+//   SAGADB_RETURN_IF_ERROR(c.status());
+//
+// Writers: a running saga's events and record go through its CommitQueue (log/commit_queue.h), which numbers
+// the events and stages them here (StageRecord, StageEvent); recovery's stuck mark and an operator's abandon are
+// the one-shot writes below. Each is one synced batch.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/batch.h"
+#include "engine/store.h"
+#include "log/replay.h"
+#include "sagadb/status.h"
+#include "schema/records.h"
+
+namespace sagadb {
+
+// saga_events key: saga id (16 bytes) + sequence (8 bytes, big-endian), so a saga's events sort in order.
+std::string SagaEventKey(const Uuid& saga, uint64_t seq);
+inline constexpr size_t kSagaEventKeySize = 24;
+
+// A saga record that could not be read: its key (an id, if it is one) and why.
+struct UnreadableRecord {
+  std::optional<Uuid> id;
+  std::string message;  // "sagas/<id>: <why>"
+};
+
+// Streams the saga records in id order. A record whose bytes fail verification (or that names another id than
+// its key) is skipped and reported by unreadable(); an error of the underlying read stops the walk (status()).
+class SagaRecordCursor {
+ public:
+  explicit SagaRecordCursor(std::unique_ptr<Cursor> cursor);
+  bool Valid() const { return valid_; }
+  void Next();
+  // REQUIRES: Valid().
+  const SagaRecord& record() const { return record_; }
+  // Each record skipped so far.
+  const std::vector<UnreadableRecord>& unreadable() const { return unreadable_; }
+  Status status() const { return cursor_->status(); }
+
+ private:
+  void Settle();
+
+  std::unique_ptr<Cursor> cursor_;
+  SagaRecord record_;
+  bool valid_ = false;
+  std::vector<UnreadableRecord> unreadable_;
+};
+
+class SagaLog {
+ public:
+  explicit SagaLog(Store* store) : store_(store) {}
+
+  // NotFound ("no saga <id>"), or Corruption naming the key if its bytes fail verification.
+  Result<SagaRecord> ReadRecord(const Uuid& id, const Snapshot* snapshot = nullptr) const;
+  // The saga's events in sequence order. Corruption (naming the key) if an event's bytes fail verification.
+  // With a snapshot, as of that snapshot (so they agree with a record read from it).
+  Result<std::vector<LoggedEvent>> ReadEvents(const Uuid& id, const Snapshot* snapshot = nullptr) const;
+  // Every saga record, in id order.
+  SagaRecordCursor Records(const Snapshot* snapshot = nullptr) const;
+  // Calls `fn` once for each saga that has events, in id order (with the saga's id, or nullopt and the raw key
+  // for a key that is no event key). Stops at the first read error and returns it.
+  Status ForEachSagaWithEvents(const Snapshot* snapshot,
+                               const std::function<void(const std::optional<Uuid>& id, std::string_view key)>& fn) const;
+
+  // Staging into a batch that the caller writes (the commit queue).
+  void StageRecord(Batch* batch, const SagaRecord& record) const;
+  void StageEvent(Batch* batch, const Uuid& saga, uint64_t seq, const SagaEvent& event) const;
+
+  // Recovery: the saga cannot be resumed (its log is impossible or its record damaged). It becomes `stuck` with
+  // the reason, in one synced write; its log stays as it is, for an operator.
+  Status MarkStuck(SagaRecord record, std::string_view reason) const;
+  // An operator gives up on a stuck, running or unwinding saga: it becomes `abandoned`, with the reason, in one
+  // synced write. NotFound for no such saga; InvalidRequest naming its state for any other.
+  Result<SagaRecord> Abandon(const Uuid& id, std::string_view reason) const;
+
+  Store* store() const { return store_; }
+
+ private:
+  Store* store_;
+};
+
+}  // namespace sagadb
