@@ -11,12 +11,12 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 
-#include "engine/status.h"
+#include "base/mutex.h"
+#include "sagadb/status.h"
 
 namespace sagadb {
 
@@ -45,14 +45,14 @@ class FaultPlan {
     int remaining;
   };
   using FaultMap = std::map<std::string, Fault>;
-  std::optional<Status> Take(FaultMap& faults, const std::string& node);
+  std::optional<Status> Take(FaultMap& faults, const std::string& node) REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  FaultMap action_;       // guarded by mu_
-  FaultMap after_stage_;  // guarded by mu_
-  FaultMap undo_;         // guarded by mu_
-  std::set<std::string> action_twice_;  // guarded by mu_
-  std::set<std::string> undo_twice_;    // guarded by mu_
+  mutable Mutex mu_;
+  FaultMap action_ GUARDED_BY(mu_);
+  FaultMap after_stage_ GUARDED_BY(mu_);
+  FaultMap undo_ GUARDED_BY(mu_);
+  std::set<std::string> action_twice_ GUARDED_BY(mu_);
+  std::set<std::string> undo_twice_ GUARDED_BY(mu_);
 };
 
 }  // namespace sagadb

@@ -1,28 +1,32 @@
 // SagaRun: the in-memory state of one executing saga. Internal to the executor (and ActionContext, which reads
 // the params and ancestor outputs of the node it serves).
+//
+// Locking: `mu` guards the scheduling state (node statuses, the mode, the task count, the outcome). A node's
+// output is written once, under `mu`, when the node succeeds, and only read afterwards (by its descendants'
+// actions and its own undo, which run after that). The log has its own lock (CommitQueue); `mu` is never held
+// while writing to the store.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "sagas/action.h"
-#include "sagas/dag.h"
-#include "sagas/executor.h"
+#include "base/mutex.h"
+#include "log/commit_queue.h"
+#include "sagadb/action.h"
+#include "sagadb/dag.h"
+#include "sagadb/saga.h"
+#include "schema/records.h"
 
 namespace sagadb {
 
 enum class NodeStatus : uint8_t {
   kPending,
-  kRunning,    // the forward task is in flight
+  kRunning,  // the forward task is in flight
   kSucceeded,
   kFailed,
-  kUndoing,    // the undo task is in flight
+  kUndoing,  // the undo task is in flight
   kUndone,
   kUndoFailed,
 };
@@ -36,52 +40,39 @@ struct NodeRt {
   uint32_t undo_attempts = 0;
 };
 
-// One request to the saga's commit queue: a local action's staged txn (or none) plus log records. A request
-// with `on_done` is asynchronous: its submitter does not wait; whoever writes it deletes it (releasing the txn
-// and its locks) and then calls on_done with the outcome. Without it, the submitter waits for `done`.
-struct CommitRequest {
-  WriteTxn* txn = nullptr;
-  std::unique_ptr<WriteTxn> owned_txn;  // asynchronous requests own their txn
-  std::vector<SagaEvent> events;
-  std::optional<SagaRecord> record;  // the saga record to write with the events
-  std::function<void(Status)> on_done;
-  Status result;
-  bool done = false;
-};
-
 class SagaRun {
  public:
-  SagaRun(SagaRecord record, Json params) : record(std::move(record)), params(std::move(params)) {}
+  SagaRun(SagaRecord rec, Json saga_params, const SagaLog* log, uint64_t next_seq)
+      : record(std::move(rec)), params(std::move(saga_params)), commits(log, record.id, next_seq) {}
 
   // Read-only after construction.
-  std::vector<const ActionDef*> actions;       // per node; nullptr for non-action nodes
-  std::vector<std::vector<uint32_t>> children; // per node
-  std::vector<std::string> qualified_names;    // per node
+  std::vector<const ActionDef*> actions;        // per node; nullptr for non-action nodes
+  std::vector<std::vector<uint32_t>> children;  // per node
+  std::vector<std::string> qualified_names;     // per node
 
-  std::mutex mu;
-  SagaRecord record;         // GUARDED_BY(mu): what the saga record says (or is about to say)
+  Mutex mu;
+  CondVar done_cv{&mu};
+  SagaRecord record GUARDED_BY(mu);  // what the saga record says (or is about to say); id and DAG never change
   const Json params;
-  std::vector<NodeRt> nodes; // status fields GUARDED_BY(mu); output as noted in NodeRt
-  SagaState mode = SagaState::kRunning;  // GUARDED_BY(mu): what the scheduler does; changes only once durable
-  bool failing = false;      // GUARDED_BY(mu): a failure is being recorded: start no new forward node
-  bool stopping = false;     // GUARDED_BY(mu): an undo failed for good: start no new undo
-  bool finishing = false;    // GUARDED_BY(mu): the final record is being written
-  int tasks = 0;             // GUARDED_BY(mu): tasks in flight
-  bool complete = false;     // GUARDED_BY(mu)
-  std::optional<Status> halted;  // GUARDED_BY(mu): the log could not be written; recovery will resume
-  std::optional<SagaResult> result;  // GUARDED_BY(mu)
-  std::condition_variable done_cv;
+  // Statuses GUARDED_BY(mu); outputs as noted in NodeRt. Sized once, never resized.
+  std::vector<NodeRt> nodes;
+  SagaState mode GUARDED_BY(mu) = SagaState::kRunning;  // what the scheduler does; changes only once durable
+  bool failing GUARDED_BY(mu) = false;    // a failure is being recorded: start no new forward node
+  bool stopping GUARDED_BY(mu) = false;   // an undo failed for good: start no new undo
+  bool finishing GUARDED_BY(mu) = false;  // the final record is being written
+  int tasks GUARDED_BY(mu) = 0;           // steps in flight (running, waiting for a commit or a backoff)
+  bool complete GUARDED_BY(mu) = false;
+  std::optional<Status> halted GUARDED_BY(mu);  // the log could not be written; recovery will resume the saga
+  std::optional<SagaResult> result GUARDED_BY(mu);
 
-  // The commit queue (leader-based group commit per saga; see SagaExecutor::DrainCommits).
-  std::mutex commit_mu;
-  std::condition_variable commit_cv;
-  std::deque<CommitRequest*> queue;  // GUARDED_BY(commit_mu)
-  bool committing = false;           // GUARDED_BY(commit_mu): a leader is draining the queue
-  uint64_t next_seq = 1;             // GUARDED_BY(commit_mu)
+  // The saga's log: its events and record go through here, numbered and group-committed.
+  CommitQueue commits;
 
-  // Scope params, computed when the scope's start node succeeds. GUARDED_BY(mu) for writes; read-only to the
-  // scope's nodes afterwards.
+  // Scope params, set when the scope's start node succeeds (under mu); read-only to the scope's nodes after.
   std::vector<Json> scope_params;
+
+  // The id, which never changes (safe to read without mu).
+  const Uuid& id() const NO_THREAD_SAFETY_ANALYSIS { return record.id; }
 };
 
 }  // namespace sagadb
