@@ -1,11 +1,11 @@
 #include "recovery/recovery.h"
 
-#include <chrono>
-#include <cstdio>
+#include <fmt/format.h>
 
-#include "engine/clock.h"
-#include "sagas/saga_log.h"
-#include "schema/codec.h"
+#include <chrono>
+
+#include "log/replay.h"
+#include "log/saga_log.h"
 
 namespace sagadb {
 namespace {
@@ -14,18 +14,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 double SecondsSince(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
-}
-
-// Marks the saga stuck with the reason, in one synced write. The log is left as it is for the operator.
-Status MarkStuck(Store& store, SagaRecord record, const std::string& reason) {
-  record.state = SagaState::kStuck;
-  record.error_code = static_cast<uint8_t>(Code::kCorruption);
-  record.error = "recovery: " + reason;
-  record.modified_ns = record.finished_ns = NowNs();
-  record.generation++;
-  rocksdb::WriteBatch batch;
-  batch.Put(store.handle(Cf::kSagas), record.id.AsBytes(), Encode(record));
-  return store.Write(&batch);
 }
 
 // Why the saga cannot be resumed, or "" if it can.
@@ -49,31 +37,26 @@ std::string RecoveryReport::Summary() const {
       finish_seconds);
 }
 
-Status RecoverSagas(Store& store, SagaExecutor& executor, const ActionRegistry& registry, RecoveryReport* report,
+Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, RecoveryReport* report,
                     std::vector<SagaHandle>* handles) {
   const auto start = SteadyClock::now();
+  const SagaLog& log = executor.log();
   struct Pending {
     SagaRecord record;
     SagaHistory history;
   };
   std::vector<Pending> resumable;
 
-  auto it = store.NewIterator(Cf::kSagas);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  SagaRecordCursor records = log.Records();
+  for (; records.Valid(); records.Next()) {
     report->scanned++;
-    SagaRecord record;
-    std::string why;
-    if (!Decode(it->value().ToStringView(), &record, &why)) {
-      auto id = Uuid::FromBytes(it->key().ToStringView());
-      report->unreadable.push_back(fmt::format("sagas/{}: {}", id ? id->ToString() : "?", why));
-      continue;
-    }
+    const SagaRecord& record = records.record();
     if (record.state != SagaState::kRunning && record.state != SagaState::kUnwinding) continue;
 
     std::string reason = Unresumable(record, registry);
     SagaHistory history;
     if (reason.empty()) {
-      auto events = ReadSagaEvents(store, record.id);
+      auto events = log.ReadEvents(record.id);
       auto replayed = events.ok() ? ReplaySagaLog(record, *events) : Result<SagaHistory>(events.status());
       if (replayed.ok()) {
         auto state = StateFromLog(record, *replayed);
@@ -87,14 +70,16 @@ Status RecoverSagas(Store& store, SagaExecutor& executor, const ActionRegistry& 
       }
     }
     if (!reason.empty()) {
-      SAGADB_RETURN_IF_ERROR(MarkStuck(store, record, reason));
+      SAGADB_RETURN_IF_ERROR(log.MarkStuck(record, reason));
       report->marked_stuck.push_back(record.id);
       report->stuck_reasons.push_back(reason);
       continue;
     }
-    resumable.push_back(Pending{std::move(record), std::move(history)});
+    resumable.push_back(Pending{record, std::move(history)});
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "scanning sagas");
+  SAGADB_RETURN_IF_ERROR(records.status());
+  for (const auto& u : records.unreadable()) report->unreadable.push_back(u.message);
+  report->scanned += report->unreadable.size();
   report->load_seconds = SecondsSince(start);
 
   for (Pending& p : resumable) {
@@ -103,12 +88,8 @@ Status RecoverSagas(Store& store, SagaExecutor& executor, const ActionRegistry& 
     auto handle = executor.Resume(std::move(p.record), p.history);
     if (!handle.ok()) {
       // Validation passed but the executor refused it (a damaged DAG, say): the saga needs an operator.
-      auto bytes = store.Get(Cf::kSagas, id.AsBytes());
-      SagaRecord again;
-      std::string why;
-      if (bytes.ok() && Decode(*bytes, &again, &why)) {
-        SAGADB_RETURN_IF_ERROR(MarkStuck(store, again, handle.status().message()));
-      }
+      auto again = log.ReadRecord(id);
+      if (again.ok()) SAGADB_RETURN_IF_ERROR(log.MarkStuck(*again, handle.status().message()));
       report->marked_stuck.push_back(id);
       report->stuck_reasons.push_back(handle.status().message());
       continue;
@@ -137,22 +118,14 @@ void WaitForRecoveredSagas(const std::vector<SagaHandle>& handles, RecoveryRepor
   report->finish_seconds += SecondsSince(start);
 }
 
-}  // namespace sagadb
-
-namespace sagadb {
-
-Status RecoverAtOpen(Store& store, SagaExecutor& executor, const ActionRegistry& registry, bool wait,
-                     const std::function<void(std::string_view)>& log, RecoveryReport* report) {
+Status RecoverAtOpen(SagaExecutor& executor, const ActionRegistry& registry, bool wait, Logger* logger,
+                     RecoveryReport* report) {
   std::vector<SagaHandle> handles;
-  SAGADB_RETURN_IF_ERROR(RecoverSagas(store, executor, registry, report, &handles));
+  SAGADB_RETURN_IF_ERROR(RecoverSagas(executor, registry, report, &handles));
   if (wait) WaitForRecoveredSagas(handles, report);
-  if (!report->empty() || !report->unreadable.empty()) {
-    const std::string line = report->Summary();
-    if (log) {
-      log(line);
-    } else {
-      std::fprintf(stderr, "sagadb: %s\n", line.c_str());
-    }
+  if (logger != nullptr && (!report->empty() || !report->unreadable.empty())) {
+    logger->Log(report->marked_stuck.empty() && report->unreadable.empty() ? LogLevel::kInfo : LogLevel::kWarning,
+                report->Summary());
   }
   return Status::OK();
 }

@@ -1,0 +1,111 @@
+// Database: sagadb as a program embeds it. Opening it opens the store, registers the domains' actions, starts
+// the executor and finishes every saga a crash interrupted, all before the caller can start a saga.
+//
+//   sagadb::DatabaseOptions options;
+//   options.path = "/var/lib/appliance/sagadb";
+//   auto db = sagadb::Database::Open(options, {std::make_shared<MyDomain>()});
+//   if (!db.ok()) return db.status();           // Conflict: another process holds it
+//   sagadb::Result<sagadb::SagaHandle> h = (*db)->Start(dag, params);
+//   sagadb::Result<sagadb::SagaResult> r = h->Wait();
+//
+// One process at a time owns a database (a second Open fails with Conflict); the sagadb tool inspects it
+// beside its owner. Destroying the Database stops the executor: sagas still executing stay running or unwinding
+// in the database, and the next open resumes them.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sagadb/action.h"
+#include "sagadb/dag.h"
+#include "sagadb/domain.h"
+#include "sagadb/options.h"
+#include "sagadb/saga.h"
+#include "sagadb/status.h"
+#include "sagadb/uuid.h"
+
+namespace sagadb {
+
+// What recovery did at open.
+struct RecoveryReport {
+  size_t scanned = 0;                      // saga records read
+  std::vector<Uuid> resumed_forward;       // running, no node failed
+  std::vector<Uuid> resumed_unwinding;     // a node had failed
+  std::vector<Uuid> marked_stuck;          // impossible log, corrupt record or unknown action
+  std::vector<std::string> stuck_reasons;  // parallel to marked_stuck
+  std::vector<std::string> unreadable;     // keys whose record could not be decoded at all (left as they are)
+  // With DatabaseOptions::wait_for_recovery: how the resumed sagas ended.
+  std::vector<Uuid> finished_succeeded;
+  std::vector<Uuid> finished_failed;
+  std::vector<Uuid> finished_stuck;
+  std::vector<Uuid> halted;
+  double load_seconds = 0;    // reading and validating the logs
+  double finish_seconds = 0;  // from the start of recovery until every resumed saga ended
+
+  bool empty() const { return resumed_forward.empty() && resumed_unwinding.empty() && marked_stuck.empty(); }
+  // One line: "recovery: scanned 4 sagas; resumed 3 forward, 1 unwinding; ...".
+  std::string Summary() const;
+};
+
+// The executor's counters since the database was opened.
+struct ExecutorStats {
+  uint64_t started = 0;
+  uint64_t resumed = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  uint64_t stuck = 0;
+  uint64_t halted = 0;
+  uint64_t rejected = 0;  // Overloaded at admission
+  uint64_t action_retries = 0;
+  uint64_t undo_retries = 0;
+  uint64_t log_retries = 0;
+  uint64_t lock_conflict_retries = 0;  // local steps run again after taking record locks out of order
+};
+
+class DatabaseImpl;
+
+class Database {
+ public:
+  // Opens (or creates) the database and runs recovery. Errors: InvalidRequest for bad options, a directory that
+  // is not a sagadb database or one written by a newer sagadb, or two domains registering one action; Conflict
+  // if another process holds the database; NotFound if there is none and create_if_missing is off; IOError and
+  // Corruption as the store reports them.
+  static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options,
+                                                std::vector<std::shared_ptr<Domain>> domains);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Admits the saga, makes its record durable and starts it. Overloaded (nothing written) when max_in_flight
+  // sagas are executing and no admission_wait was given or it ran out; InvalidRequest if the DAG names an action
+  // no domain registered.
+  Result<SagaHandle> Start(const SagaDag& dag, Json params, const StartOptions& options = {});
+  // Start, then Wait.
+  Result<SagaResult> Run(const SagaDag& dag, Json params, const StartOptions& options = {});
+
+  // A committed value of a domain table, outside any saga. NotFound if none.
+  Result<std::string> Read(std::string_view table, std::string_view key) const;
+
+  // Blocks until no saga is executing.
+  void WaitIdle();
+  size_t in_flight() const;
+  ExecutorStats stats() const;
+  const RecoveryReport& recovery() const;
+  const std::string& path() const;
+
+  // Internal parts, for sagadb's own modules (the control plane, the tool, the test kit).
+  DatabaseImpl& impl() { return *impl_; }
+
+ private:
+  friend Result<std::unique_ptr<Database>> OpenDatabase(const DatabaseOptions&, std::vector<std::shared_ptr<Domain>>,
+                                                        const struct OpenSeams&);
+  explicit Database(std::unique_ptr<DatabaseImpl> impl);
+  std::unique_ptr<DatabaseImpl> impl_;
+};
+
+}  // namespace sagadb
