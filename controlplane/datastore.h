@@ -1,9 +1,9 @@
-// Datastore: the typed records of the control plane (instances, disks, the name index) over a Store.
+// Datastore: the typed records of the control plane (instances, disks, the name index) in its three tables.
 //
 // Every mutation comes in two forms:
-//   - Stage*(txn, ...) locks the records it reads, reads them through the txn, checks the rules of DESIGN
-//     section 2 and stages the new records into the txn. It writes nothing. Saga local actions use this form;
-//     the executor commits the txn together with the node's log record.
+//   - Stage*(txn, ...) locks the records it reads, reads them through the txn, checks the rules of
+//     docs/DESIGN.md section 2 and stages the new records into the txn. It writes nothing. Saga local actions
+//     use this form, through the Txn the engine hands them; the executor commits it with the node's log record.
 //   - The plain form (AttachDisk, DetachDisk, ...) runs the staged form in a fresh txn and commits it: ONE
 //     synced WriteBatch covering every record the operation changes.
 // Both return the record as committed (or staged), built from what was written: there is no read after the
@@ -14,18 +14,21 @@
 // the current record without writing.
 //
 // Thread safety: all methods may be called concurrently; callers racing on the same records are serialized by
-// the record locks (KeyLocks), which a txn holds from its first read until it is destroyed.
+// the record locks (KeyLocks, the database's one table of them), which a txn holds from its first read until its
+// writes are committed or dropped.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "engine/key_locks.h"
-#include "engine/status.h"
 #include "engine/store.h"
 #include "engine/write_txn.h"
+#include "sagadb/action.h"
+#include "sagadb/status.h"
 #include "schema/records.h"
 
 namespace sagadb {
@@ -55,14 +58,20 @@ struct Listing {
   std::vector<Status> errors;
 };
 
+// The control plane's tables.
+inline constexpr char kInstancesTable[] = "instances";
+inline constexpr char kDisksTable[] = "disks";
+inline constexpr char kNamesTable[] = "names";  // project + kind + name -> id of the live record
+
 class Datastore {
  public:
-  explicit Datastore(Store* store) : store_(store) {}
+  // The control plane's records in `store`: NotFound if it has not got the three tables (a database opened
+  // without the control-plane domain). `locks` is the table every txn on this store uses; null for a reader
+  // (then the one-shot mutations return InvalidRequest). Both must outlive the datastore.
+  static Result<std::unique_ptr<Datastore>> Open(Store* store, KeyLocks* locks = nullptr);
 
   Store* store() const { return store_; }
-  KeyLocks* locks() { return &locks_; }
-  // A new, empty txn on this datastore's store and locks.
-  WriteTxn NewTxn() { return WriteTxn(store_, &locks_); }
+  KeyLocks* locks() const { return locks_; }
 
   // --- Reads (no locks). NotFound if absent, Corruption (naming the CF and key) if the bytes are damaged.
   Result<Instance> GetInstance(const Uuid& id) const;
@@ -73,30 +82,35 @@ class Datastore {
   Listing<Instance> ListInstances() const;
   Listing<Disk> ListDisks() const;
 
-  // --- Staged mutations.
+  // --- Reads through a txn: its staged writes first (the caller locks the record first).
+  static Result<Instance> ReadInstance(Txn& txn, const Uuid& id);
+  static Result<Disk> ReadDisk(Txn& txn, const Uuid& id);
+
+  // --- Staged mutations (they use nothing but the txn).
   // Creates the instance in state `creating`. Validates the names; Conflict if the name is taken.
-  Result<Instance> StageCreateInstance(WriteTxn& txn, const InstanceSpec& spec);
+  static Result<Instance> StageCreateInstance(Txn& txn, const InstanceSpec& spec);
   // Creates the disk in state `creating`. Validates the names and that size_bytes > 0.
-  Result<Disk> StageCreateDisk(WriteTxn& txn, const DiskSpec& spec);
+  static Result<Disk> StageCreateDisk(Txn& txn, const DiskSpec& spec);
   // Moves the disk from one of `from` to `to` (no write if it is already in `to`). An attached disk is refused:
   // only detach ends an attachment.
-  Result<Disk> StageSetDiskState(WriteTxn& txn, const Uuid& disk, std::span<const DiskState> from, DiskState to);
+  static Result<Disk> StageSetDiskState(Txn& txn, const Uuid& disk, std::span<const DiskState> from, DiskState to);
   // Moves the instance from one of `from` to `to` (no write if it is already in `to`).
-  Result<Instance> StageSetInstanceState(WriteTxn& txn, const Uuid& instance, std::span<const InstanceState> from,
+  static Result<Instance> StageSetInstanceState(Txn& txn, const Uuid& instance, std::span<const InstanceState> from,
                                          InstanceState to);
-  Result<Disk> StageAttachDisk(WriteTxn& txn, const Uuid& disk, const Uuid& instance);
-  Result<Disk> StageDetachDisk(WriteTxn& txn, const Uuid& disk, const Uuid& instance);
+  // `changed` (if given) says whether anything was staged: false when the disk already was as asked.
+  static Result<Disk> StageAttachDisk(Txn& txn, const Uuid& disk, const Uuid& instance, bool* changed = nullptr);
+  static Result<Disk> StageDetachDisk(Txn& txn, const Uuid& disk, const Uuid& instance, bool* changed = nullptr);
   // Sets the boot disk, which must be attached to the instance; nullopt clears it.
-  Result<Instance> StageSetBootDisk(WriteTxn& txn, const Uuid& instance, std::optional<Uuid> disk);
+  static Result<Instance> StageSetBootDisk(Txn& txn, const Uuid& instance, std::optional<Uuid> disk);
   // Marks the disk destroyed and frees its name, if it is in one of `allowed` and not attached. Error text for a
   // refused state: disk cannot be deleted in state "X". An already destroyed disk is Ok.
-  Result<Disk> StageDeleteDisk(WriteTxn& txn, const Uuid& disk, std::span<const DiskState> allowed);
+  static Result<Disk> StageDeleteDisk(Txn& txn, const Uuid& disk, std::span<const DiskState> allowed);
   // Undoes StageDeleteDisk: a destroyed disk comes back in state `to` (detached or faulted, the states a disk can
   // be deleted from) and takes its name again. Conflict if another disk took the name meanwhile. A disk already
   // in `to` is Ok (no write); any other state is InvalidRequest.
-  Result<Disk> StageRestoreDisk(WriteTxn& txn, const Uuid& disk, DiskState to);
+  static Result<Disk> StageRestoreDisk(Txn& txn, const Uuid& disk, DiskState to);
   // Marks the instance destroyed and frees its name, if it is in one of `allowed` and has no disk attached.
-  Result<Instance> StageDeleteInstance(WriteTxn& txn, const Uuid& instance, std::span<const InstanceState> allowed);
+  static Result<Instance> StageDeleteInstance(Txn& txn, const Uuid& instance, std::span<const InstanceState> allowed);
 
   // --- One synced batch each.
   Result<Instance> CreateInstance(const InstanceSpec& spec);
@@ -124,14 +138,18 @@ class Datastore {
   template <typename T, typename F>
   Result<T> Apply(F&& stage);
 
-  Result<Instance> ReadInstance(WriteTxn& txn, const Uuid& id);
-  Result<Disk> ReadDisk(WriteTxn& txn, const Uuid& id);
-  void PutInstance(WriteTxn& txn, Instance& r);  // bumps generation and modified time
-  void PutDisk(WriteTxn& txn, Disk& r);
+  Datastore(Store* store, KeyLocks* locks, TableId instances, TableId disks, TableId names)
+      : store_(store), locks_(locks), instances_(instances), disks_(disks), names_(names) {}
+  // Stage the record, its generation and modified time bumped.
+  // InvalidRequest: `what` is in state "state".
+  static Status StateError(std::string_view what, std::string_view state);
+  static Status PutInstance(Txn& txn, Instance& r);
+  static Status PutDisk(Txn& txn, Disk& r);
   Result<Uuid> Lookup(std::string_view key) const;
 
-  Store* store_;
-  KeyLocks locks_;
+  Store* const store_;
+  KeyLocks* const locks_;
+  const TableId instances_, disks_, names_;
 };
 
 }  // namespace sagadb

@@ -1,4 +1,6 @@
-#include "engine/names.h"
+#include "controlplane/names.h"
+
+#include <fmt/format.h>
 
 namespace sagadb {
 
@@ -17,6 +19,16 @@ Status ValidateName(std::string_view name, std::string_view what) {
     }
   }
   return Status::OK();
+}
+
+std::string NameKey(std::string_view project, NameKind kind, std::string_view name) {
+  std::string key;
+  key.reserve(project.size() + name.size() + 3);
+  key.append(project).push_back('\0');
+  key.push_back(static_cast<char>(kind));
+  key.push_back('\0');
+  key.append(name);
+  return key;
 }
 
 }  // namespace sagadb
