@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "bench/bench_util.h"
-#include "engine/datastore.h"
+#include "controlplane/datastore.h"
 #include "engine/keys.h"
 #include "engine/store.h"
 
@@ -15,9 +15,10 @@ namespace sagadb::bench {
 namespace {
 
 std::unique_ptr<Store> OpenStore(const std::string& path) {
-  StoreOptions so;
-  so.path = path;
-  auto store = Store::Open(so);
+  StoreConfig config;
+  config.path = path;
+  config.tables = {kInstancesTable, kDisksTable, kNamesTable};
+  auto store = Store::Open(config);
   if (!store.ok()) throw std::runtime_error(store.status().ToString());
   return std::move(*store);
 }
@@ -44,13 +45,14 @@ nlohmann::json MeasureCeiling(const BenchConfig& c, const std::vector<int>& conc
   out["raw_fdatasync_per_sec"] = RawFsyncsPerSecond(dir.path(), c.quick ? 50 : 3000);
   auto store = OpenStore((std::filesystem::path(dir.path()) / "db").string());
   const std::string value(100, 'v');
+  const TableId table = *store->FindTable(kNamesTable);
   nlohmann::json rows = nlohmann::json::array();
   for (int threads : concurrency) {
     const uint64_t ops = c.quick ? 100 : static_cast<uint64_t>(threads == 1 ? 4000 : 4000 + 500 * threads);
     Throughput t = RunConcurrently(threads, ops, [&](int, uint64_t i) {
-      rocksdb::WriteBatch b;
-      b.Put(store->handle(Cf::kNames), BigEndian64(i * 1000 + static_cast<uint64_t>(threads)), value);
-      return store->Write(&b).ok();
+      Batch b;
+      b.Put(table, BigEndian64(i * 1000 + static_cast<uint64_t>(threads)), value);
+      return store->Write(b).ok();
     });
     rows.push_back({{"concurrency", threads}, {"batches_per_sec", t.ops_per_sec}, {"p50_ms", t.p50_ms},
                     {"p99_ms", t.p99_ms}, {"cpu_us_per_batch", 1e6 * t.cpu_seconds / static_cast<double>(t.ops)},
@@ -65,7 +67,10 @@ nlohmann::json MeasureAttachDetach(const BenchConfig& c, const std::vector<int>&
   for (int threads : thread_counts) {
     BenchDir dir(c.root, "attach");
     auto store = OpenStore((std::filesystem::path(dir.path()) / "db").string());
-    Datastore ds(store.get());
+    KeyLocks locks;
+    auto opened = Datastore::Open(store.get(), &locks);
+    if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
+    Datastore& ds = **opened;
     // One instance per thread, with one disk it attaches and detaches over and over.
     std::vector<Uuid> vms, disks;
     const DiskState creating[] = {DiskState::kCreating};

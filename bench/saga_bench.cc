@@ -1,5 +1,7 @@
 #include "bench/saga_bench.h"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -15,26 +17,29 @@
 
 #include "bench/bench_util.h"
 #include "engine/write_hooks.h"
-#include "recovery/control_plane_database.h"
-#include "sagas/controlplane/volumes.h"
+#include "db/database_impl.h"
+#include "sagadb/control_plane.h"
+#include "controlplane/volumes.h"
 
 extern char** environ;
 
 namespace sagadb::bench {
 namespace {
 
-std::unique_ptr<ControlPlaneDatabase> OpenDb(const std::string& path, bool sync, size_t max_in_flight,
-                                             const std::string& volumes_dir = "") {
-  ControlPlaneDatabaseOptions o;
+std::unique_ptr<ControlPlane> OpenDb(const std::string& path, bool sync, size_t max_in_flight,
+                                    const std::string& volumes_dir = "") {
+  DatabaseOptions o;
   o.path = path;
-  o.volumes_dir = volumes_dir;
-  o.sync = sync;
+  o.store.sync = sync;
   o.executor.max_in_flight = max_in_flight;
-  o.log = [](std::string_view) {};
-  auto db = ControlPlaneDatabase::Open(o);
+  ControlPlaneOptions cp;
+  cp.volumes_dir = volumes_dir;
+  auto db = ControlPlane::Open(o, cp);
   if (!db.ok()) throw std::runtime_error(db.status().ToString());
   return std::move(*db);
 }
+
+Store& StoreOf(ControlPlane& cp) { return cp.database().impl().store(); }
 
 InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) {
   InstanceCreateRequest r;
@@ -91,13 +96,13 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
   for (int threads : concurrency) {
     const uint64_t sagas = c.quick ? static_cast<uint64_t>(2 * threads) : static_cast<uint64_t>(std::max(60, 12 * threads));
     const std::string prefix = fmt::format("c{}", threads);
-    const uint64_t writes_before = db->store().synced_writes();
-    const uint64_t bytes_before = db->store().bytes_written();
-    const uint64_t attempts_before = db->store().write_attempts();
+    const uint64_t writes_before = StoreOf(*db).synced_writes();
+    const uint64_t bytes_before = StoreOf(*db).bytes_written();
+    const uint64_t attempts_before = StoreOf(*db).write_attempts();
     const uint64_t volume_syncs_before = VolumeSyncCount();
     std::atomic<uint64_t> failed{0};
     Throughput t = RunConcurrently(threads, sagas, [&](int, uint64_t i) {
-      auto h = db->control_plane().CreateInstance(Request(prefix, i, disks));
+      auto h = db->CreateInstance(Request(prefix, i, disks));
       if (!h.ok()) return false;
       auto r = h->Wait();
       if (!r.ok() || r->state != SagaState::kSucceeded) {
@@ -107,7 +112,7 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
       return true;
     });
     const double n = static_cast<double>(sagas);
-    const double store_writes = (db->store().synced_writes() - writes_before) / n;
+    const double store_writes = (StoreOf(*db).synced_writes() - writes_before) / n;
     const double volume_syncs = (VolumeSyncCount() - volume_syncs_before) / n;
     rows.push_back({{"concurrency", threads},
                     {"sagas", sagas},
@@ -116,8 +121,8 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
                     {"p99_ms", t.p99_ms},
                     {"synced_writes_per_saga", store_writes},
                     {"volume_fsyncs_per_saga", volume_syncs},
-                    {"writes_per_saga", (db->store().write_attempts() - attempts_before) / n},
-                    {"bytes_per_saga", (db->store().bytes_written() - bytes_before) / n},
+                    {"writes_per_saga", (StoreOf(*db).write_attempts() - attempts_before) / n},
+                    {"bytes_per_saga", (StoreOf(*db).bytes_written() - bytes_before) / n},
                     {"cpu_ms_per_saga", 1e3 * t.cpu_seconds / n},
                     {"cpu_cores_busy", t.cpu_seconds / t.seconds},
                     {"errors", t.errors}});
@@ -163,12 +168,12 @@ nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
   {
     auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
     InterruptHooks interrupt;
-    db->store().SetHooks(&interrupt);
+    StoreOf(*db).SetHooks(&interrupt);
     std::vector<SagaHandle> handles;
     std::mutex mu;
     RunConcurrently(16, static_cast<uint64_t>(sagas), [&](int, uint64_t i) {
       tls_starting_thread = true;
-      auto h = db->control_plane().CreateInstance(Request("r", i, disks));
+      auto h = db->CreateInstance(Request("r", i, disks));
       if (!h.ok()) return false;
       std::lock_guard lock(mu);
       handles.push_back(*h);
@@ -181,12 +186,12 @@ nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
       auto r = h.Wait();
       if (!r.ok()) interrupted++;
     }
-    db->store().SetHooks(nullptr);
+    StoreOf(*db).SetHooks(nullptr);
   }
   const auto start = std::chrono::steady_clock::now();
   auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
   const double open_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const RecoveryReport r = db->recovery();
+  const RecoveryReport r = db->database().recovery();
   db.reset();
   dir.DeferRemoval("db/volumes");
   return {{"sagas_started", sagas},

@@ -1,10 +1,12 @@
-// The attach and detach tables of DESIGN section 2, row by row, and the slot and boot-disk rules.
+// The attach and detach tables of docs/DESIGN.md section 2, row by row, and the slot and boot-disk rules.
 //
 // Every mutation is checked for its exact resulting records (the disk's state, instance id, slot and
 // generation; the instance's attached list and generation), for costing exactly one synced write, and for
 // returning the very record a later read sees. Every refusal is checked for its exact status and for having
 // written nothing at all.
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 
 #include <string>
 #include <tuple>

@@ -1,5 +1,7 @@
 #include "tests/child_process.h"
 
+#include <fmt/format.h>
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
+#include "sagadb/status.h"
 
 namespace sagadb::testing {
 

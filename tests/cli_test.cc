@@ -26,9 +26,11 @@
 #include <vector>
 
 #include "engine/store.h"
-#include "recovery/control_plane_database.h"
-#include "sagas/controlplane/requests.h"
-#include "sagas/controlplane/volumes.h"
+#include "controlplane/control_plane.h"
+#include "controlplane/requests.h"
+#include "controlplane/volumes.h"
+#include "db/database_impl.h"
+#include "sagadb/control_plane.h"
 #include "sagas/fault_plan.h"
 #include "tests/test_util.h"
 
@@ -246,19 +248,19 @@ void PrintTo(const Snapshot& s, std::ostream* os) {
 // A stuck saga cannot be made through the tool: an instance-create whose last step fails and whose undo of the
 // instance record fails permanently, run with the library on the tool's database layout.
 Uuid MakeStuckSaga(const std::string& db, const std::string& name) {
-  ControlPlaneDatabaseOptions o;
+  DatabaseOptions o;
   o.path = db;
   o.executor.threads = 4;
   o.executor.forward_retry.initial_backoff = std::chrono::microseconds(100);
   o.executor.undo_retry.initial_backoff = std::chrono::microseconds(100);
-  auto opened = Must(ControlPlaneDatabase::Open(o));
+  auto opened = Must(ControlPlane::Open(o));
   auto plan = std::make_shared<FaultPlan>();
   plan->FailAction("stop", Status::InvalidRequest("injected: the instance cannot stop"));
   plan->FailUndo("instance", Status::Conflict("injected: the record cannot be removed"), FaultPlan::kAlways);
-  opened->control_plane().executor().SetFaultPlan(plan);
+  opened->database().impl().executor().SetFaultPlan(plan);
   InstanceCreateRequest request{"default", name, 1, 1ull << 30, {DiskRequest{name + "-d0", 1ull << 30}}};
   auto params = Must(PlanInstanceCreate(request));
-  auto handle = Must(opened->control_plane().CreateInstance(params));
+  auto handle = Must(StartInstanceCreate(*opened, params));
   SagaResult r = Must(handle.Wait());
   if (r.state != SagaState::kStuck) throw std::runtime_error("set-up: the saga did not end stuck");
   return r.id;
@@ -284,7 +286,7 @@ class CliTest : public ::testing::Test {
     s.instances = Tool({"instance", "list", "--json"}).out;
     s.disks = Tool({"disk", "list", "--json"}).out;
     s.sagas = Tool({"saga", "list", "--json"}).out;
-    StoreOptions so;
+    StoreConfig so;
     so.path = db_;
     so.mode = OpenMode::kSecondary;
     auto store = Must(Store::Open(so));

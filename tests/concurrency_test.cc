@@ -1,4 +1,4 @@
-// Concurrent callers on the same records (DESIGN section 2: serialized on the records they read, no write
+// Concurrent callers on the same records (docs/DESIGN.md section 2: serialized on the records they read, no write
 // skew). Threads start together behind a latch so their operations overlap; the assertions are about outcomes
 // only, never about timing.
 #include <gtest/gtest.h>

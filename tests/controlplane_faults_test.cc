@@ -4,10 +4,12 @@
 // (quiescent) finds nothing.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <functional>
 
-#include "sagas/controlplane/disk_sagas.h"
-#include "sagas/controlplane/instance_sagas.h"
+#include "controlplane/disk_sagas.h"
+#include "controlplane/instance_sagas.h"
 #include "tests/controlplane_test_util.h"
 
 namespace sagadb {
@@ -42,34 +44,34 @@ class SagaFaultTest : public ControlPlaneTest, public ::testing::WithParamInterf
     if (kind == kDiskCreateSaga) {
       auto p = *PlanDiskCreate(DiskCreateRequest{kProject, tag + "-d", kDiskSize});
       c.dag = DiskCreateDag();
-      c.start = [this, p] { return cp_->CreateDisk(p); };
+      c.start = [this, p] { return CreateDisk(p); };
     } else if (kind == kInstanceCreateSaga) {
       auto p = *PlanInstanceCreate(InstanceRequest(tag, 2));
       c.dag = *InstanceCreateDag(p);
-      c.start = [this, p] { return cp_->CreateInstance(p); };
+      c.start = [this, p] { return CreateInstance(p); };
     } else if (kind == kInstanceDeleteSaga) {
       auto p = *PlanInstanceCreate(InstanceRequest(tag, 2));
       c.dag = *InstanceDeleteDag(InstanceDeleteParams{p.instance_id, {p.disks[0].disk_id, p.disks[1].disk_id}});
-      c.setup = [this, p] { RunOk(cp_->CreateInstance(p)); };
+      c.setup = [this, p] { RunOk(CreateInstance(p)); };
       c.start = [this, p] { return cp_->DeleteInstance(p.instance_id); };
     } else if (kind == kDiskDeleteSaga) {
       auto p = *PlanDiskCreate(DiskCreateRequest{kProject, tag + "-d", kDiskSize});
       c.dag = DiskDeleteDag();
-      c.setup = [this, p] { RunOk(cp_->CreateDisk(p)); };
+      c.setup = [this, p] { RunOk(CreateDisk(p)); };
       c.start = [this, p] { return cp_->DeleteDisk(p.disk_id); };
     } else if (kind == kDiskAttachSaga) {
       auto inst = *PlanInstanceCreate(InstanceRequest(tag, 1));
       auto disk = *PlanDiskCreate(DiskCreateRequest{kProject, tag + "-x", kDiskSize});
       c.dag = DiskAttachDag();
       c.setup = [this, inst, disk] {
-        RunOk(cp_->CreateInstance(inst));
-        RunOk(cp_->CreateDisk(disk));
+        RunOk(CreateInstance(inst));
+        RunOk(CreateDisk(disk));
       };
       c.start = [this, inst, disk] { return cp_->AttachDisk(disk.disk_id, inst.instance_id); };
     } else if (kind == kDiskDetachSaga) {
       auto inst = *PlanInstanceCreate(InstanceRequest(tag, 2));
       c.dag = DiskDetachDag();
-      c.setup = [this, inst] { RunOk(cp_->CreateInstance(inst)); };
+      c.setup = [this, inst] { RunOk(CreateInstance(inst)); };
       c.start = [this, inst] { return cp_->DetachDisk(inst.disks[1].disk_id, inst.instance_id); };
     } else {
       ADD_FAILURE() << "no case for saga kind " << kind;
@@ -82,12 +84,12 @@ class SagaFaultTest : public ControlPlaneTest, public ::testing::WithParamInterf
 
   // Sets the case up, runs it under `plan`, and asserts it failed at `failing_node` and left nothing behind.
   SagaResult ExpectFailsCleanly(const SagaCase& c, std::shared_ptr<FaultPlan> plan, const std::string& failing_node) {
-    cp_->executor().SetFaultPlan(nullptr);  // node names repeat across kinds: the setup's sagas run unharmed
+    executor().SetFaultPlan(nullptr);  // node names repeat across kinds: the setup's sagas run unharmed
     c.setup();
     const World before = Now();
-    cp_->executor().SetFaultPlan(std::move(plan));
+    executor().SetFaultPlan(std::move(plan));
     SagaResult r = Wait(c.start());
-    cp_->executor().SetFaultPlan(nullptr);
+    executor().SetFaultPlan(nullptr);
     EXPECT_EQ(r.state, SagaState::kFailed) << r.error_node << ": " << r.error.ToString();
     EXPECT_EQ(r.error_node, failing_node);
     EXPECT_EQ(Now(), before) << "a failed saga left the world changed";
@@ -109,7 +111,7 @@ TEST_P(SagaFaultTest, AnErrorInsteadOfAnyActionEndsTheSagaFailedWithNothingLeftB
 }
 
 TEST_P(SagaFaultTest, AnErrorAfterALocalActionStagedItsWritesCommitsNoneOfThem) {
-  const auto nodes = testing::LocalActionNodes(PlanCase("probe").dag, cp_->registry());
+  const auto nodes = testing::LocalActionNodes(PlanCase("probe").dag, registry());
   ASSERT_FALSE(nodes.empty());
   for (size_t i = 0; i < nodes.size(); ++i) {
     SCOPED_TRACE(nodes[i]);
@@ -131,7 +133,7 @@ TEST_P(SagaFaultTest, EveryActionRunTwiceReachesTheSameEndStateAsOnce) {
   c.setup();
   auto plan = std::make_shared<FaultPlan>();
   plan->RunActionTwice(FaultPlan::kEveryNode);
-  cp_->executor().SetFaultPlan(plan);
+  executor().SetFaultPlan(plan);
   RunOk(c.start());
   EXPECT_EQ(Now(), once);
   ExpectClean();
@@ -172,9 +174,9 @@ TEST_P(UnwindTest, TransientUndoFailuresAreRetriedAndTheUnwindCompletes) {
     auto plan = std::make_shared<FaultPlan>();
     plan->FailAction(LastNode(), Status::InvalidRequest("injected"));
     plan->FailUndo(nodes[i], Status::Transient("injected: all claims are used"), 3);
-    const uint64_t retries = cp_->executor().stats().undo_retries;
+    const uint64_t retries = executor().stats().undo_retries;
     ExpectFailsCleanly(PlanCase(fmt::format("u{}", i)), plan, LastNode());
-    EXPECT_EQ(cp_->executor().stats().undo_retries - retries, 3u);
+    EXPECT_EQ(executor().stats().undo_retries - retries, 3u);
   }
 }
 
@@ -191,8 +193,8 @@ TEST_F(AttachRegressionTest, AnAttachThatFailsAfterStagingLeavesTheDiskUnattache
   const World before = Now();
   auto plan = std::make_shared<FaultPlan>();
   plan->FailAfterStage("attach_1.attach", Status::Transient("injected: all claims are used"));
-  cp_->executor().SetFaultPlan(plan);
-  SagaResult r = Wait(cp_->CreateInstance(params));
+  executor().SetFaultPlan(plan);
+  SagaResult r = Wait(CreateInstance(params));
   EXPECT_EQ(r.state, SagaState::kFailed);
   EXPECT_EQ(r.error_node, "attach_1.attach");
   EXPECT_EQ(NodeStatus(r.id, "attach_1.attach"), LoggedStatus::kFailed);
@@ -210,8 +212,8 @@ TEST_F(AttachRegressionTest, AFailureRightAfterAnAttachCommittedUndoesTheAttach)
   auto plan = std::make_shared<FaultPlan>();
   // set_boot runs right after the attaches committed; it fails for good.
   plan->FailAction("set_boot", Status::IOError("injected: the connection went away"));
-  cp_->executor().SetFaultPlan(plan);
-  SagaResult r = Wait(cp_->CreateInstance(params));
+  executor().SetFaultPlan(plan);
+  SagaResult r = Wait(CreateInstance(params));
   EXPECT_EQ(r.state, SagaState::kFailed);
   EXPECT_EQ(r.error_node, "set_boot");
   EXPECT_EQ(NodeStatus(r.id, "attach_0.attach"), LoggedStatus::kUndone);

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sagas/controlplane/disk_sagas.h"
-#include "sagas/controlplane/instance_sagas.h"
-#include "sagas/controlplane/volumes.h"
+#include "controlplane/disk_sagas.h"
+#include "controlplane/instance_sagas.h"
+#include "controlplane/volumes.h"
 #include "tests/controlplane_test_util.h"
 
 namespace sagadb {
@@ -24,7 +24,7 @@ using AttachDetachTest = ControlPlaneTest;
 
 TEST_F(CreateInstanceTest, CreatesTheInstanceStoppedWithEveryDiskAttachedAndTheFirstAsBootDisk) {
   auto params = *PlanInstanceCreate(InstanceRequest("web", 3));
-  SagaResult r = Wait(cp_->CreateInstance(params));
+  SagaResult r = Wait(CreateInstance(params));
   ASSERT_EQ(r.state, SagaState::kSucceeded) << r.error.ToString();
   EXPECT_EQ(r.output.at("instance_id"), params.instance_id.ToString());
 
@@ -52,7 +52,7 @@ TEST_F(CreateInstanceTest, CreatesTheInstanceStoppedWithEveryDiskAttachedAndTheF
 
 TEST_F(CreateInstanceTest, AnInstanceWithoutDisksIsCreatedStoppedWithNoBootDisk) {
   auto params = *PlanInstanceCreate(InstanceRequest("bare", 0));
-  SagaResult r = Wait(cp_->CreateInstance(params));
+  SagaResult r = Wait(CreateInstance(params));
   ASSERT_EQ(r.state, SagaState::kSucceeded) << r.error.ToString();
   auto inst = datastore_->GetInstance(params.instance_id);
   ASSERT_TRUE(inst.ok());
@@ -64,7 +64,7 @@ TEST_F(CreateInstanceTest, AnInstanceWithoutDisksIsCreatedStoppedWithNoBootDisk)
 
 TEST_F(CreateInstanceTest, TwelveDisksFitAndEveryOneGetsItsOwnSlot) {
   auto params = *PlanInstanceCreate(InstanceRequest("big", 12));
-  SagaResult r = Wait(cp_->CreateInstance(params));
+  SagaResult r = Wait(CreateInstance(params));
   ASSERT_EQ(r.state, SagaState::kSucceeded) << r.error.ToString();
   auto inst = datastore_->GetInstance(params.instance_id);
   ASSERT_TRUE(inst.ok());
@@ -97,7 +97,7 @@ TEST_F(CreateInstanceTest, InvalidRequestsAreRefusedBeforeAnythingIsWritten) {
 
   const uint64_t writes = store_->synced_writes();
   for (const auto& c : cases) {
-    auto h = cp_->CreateInstance(c.request);
+    auto h = CreateInstance(c.request);
     ASSERT_FALSE(h.ok()) << c.why;
     EXPECT_EQ(h.status().code(), Code::kInvalidRequest) << c.why << ": " << h.status().ToString();
   }
@@ -111,7 +111,7 @@ TEST_F(CreateInstanceTest, AnInstanceNameInUseFailsTheSagaAndLeavesTheFirstInsta
   const testing::World before = Now();
   auto second = *PlanInstanceCreate(InstanceRequest("dup", 0));
   second.disks.push_back(DiskCreateParams{Uuid::Generate(), kProject, "other-disk", kDiskSize});
-  SagaResult r = Wait(cp_->CreateInstance(second));
+  SagaResult r = Wait(CreateInstance(second));
   EXPECT_EQ(r.state, SagaState::kFailed);
   EXPECT_EQ(r.error_node, "instance");
   EXPECT_EQ(r.error.code(), Code::kConflict);
@@ -124,7 +124,7 @@ TEST_F(CreateInstanceTest, ADiskNameInUseUnwindsTheOtherDisksAndTheInstance) {
   const testing::World before = Now();
   auto params = *PlanInstanceCreate(InstanceRequest("web", 3));
   params.disks[2].name = "taken";
-  SagaResult r = Wait(cp_->CreateInstance(params));
+  SagaResult r = Wait(CreateInstance(params));
   EXPECT_EQ(r.state, SagaState::kFailed);
   EXPECT_EQ(r.error_node, "disk_2.record");
   EXPECT_EQ(r.error.code(), Code::kConflict);
@@ -196,7 +196,7 @@ TEST_F(DeleteTest, TheDeleteSagaChecksTheInstanceStateAgainInItsFirstStep) {
                                            InstanceState::kRunning).ok());
   const testing::World before = Now();
   InstanceDeleteParams p{again.instance_id, {again.disks[0].disk_id}};
-  SagaResult r = Wait(cp_->executor().Start(*InstanceDeleteDag(p), Json(p)));
+  SagaResult r = Wait(executor().Start(*InstanceDeleteDag(p), Json(p)));
   EXPECT_EQ(r.state, SagaState::kFailed);
   EXPECT_EQ(r.error_node, "clear_boot");
   EXPECT_EQ(r.error.message(), "instance cannot be deleted in state \"running\"");
@@ -251,7 +251,7 @@ TEST_F(DeleteTest, ARestoredDiskTakesItsNameBackUnlessItWasTaken) {
   auto x = CreateDiskOk("x");
   ASSERT_TRUE(datastore_->DeleteDisk(x.disk_id).ok());
   auto restore = [&] {
-    WriteTxn txn = datastore_->NewTxn();
+    WriteTxn txn = NewTxn();
     auto d = datastore_->StageRestoreDisk(txn, x.disk_id, DiskState::kDetached);
     if (d.ok() && !txn.empty()) {
       EXPECT_TRUE(txn.Commit().ok());

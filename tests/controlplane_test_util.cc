@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "sagas/controlplane/volumes.h"
+#include "controlplane/volumes.h"
 #include "schema/codec.h"
 
 namespace sagadb::testing {
@@ -75,20 +75,17 @@ ExecutorOptions ControlPlaneTest::FastOptions() {
 }
 
 void ControlPlaneTest::Open(const std::string& name, ExecutorOptions options) {
+  store_ = nullptr;
+  datastore_ = nullptr;
   cp_.reset();
-  datastore_.reset();
-  store_.reset();
-  StoreOptions so;
-  so.path = dir_.Sub(name);
-  auto store = Store::Open(so);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  store_ = std::move(*store);
-  datastore_ = std::make_unique<Datastore>(store_.get());
-  ControlPlaneOptions co;
-  co.executor = options;
-  auto cp = ControlPlane::Open(datastore_.get(), co);
+  DatabaseOptions o;
+  o.path = dir_.Sub(name);
+  o.executor = options;
+  auto cp = ControlPlane::Open(o);
   ASSERT_TRUE(cp.ok()) << cp.status().ToString();
   cp_ = std::move(*cp);
+  store_ = &cp_->database().impl().store();
+  datastore_ = &cp_->datastore();
 }
 
 SagaResult ControlPlaneTest::Wait(const Result<SagaHandle>& handle) {
@@ -116,19 +113,14 @@ void ControlPlaneTest::ExpectClean() const {
 }
 
 SagaRecord ControlPlaneTest::ReadSaga(const Uuid& saga) const {
-  SagaRecord rec;
-  auto bytes = store_->Get(Cf::kSagas, saga.AsBytes());
-  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-  std::string why;
-  if (bytes.ok()) {
-    EXPECT_TRUE(Decode(*bytes, &rec, &why)) << why;
-  }
-  return rec;
+  auto rec = SagaLog(store_).ReadRecord(saga);
+  EXPECT_TRUE(rec.ok()) << rec.status().ToString();
+  return rec.ok() ? *rec : SagaRecord{};
 }
 
 LoggedStatus ControlPlaneTest::NodeStatus(const Uuid& saga, const std::string& node) const {
   SagaRecord rec = ReadSaga(saga);
-  auto events = ReadSagaEvents(*store_, saga);
+  auto events = SagaLog(store_).ReadEvents(saga);
   EXPECT_TRUE(events.ok()) << events.status().ToString();
   if (!events.ok()) return LoggedStatus::kPending;
   auto history = ReplaySagaLog(rec, *events);
@@ -142,7 +134,7 @@ LoggedStatus ControlPlaneTest::NodeStatus(const Uuid& saga, const std::string& n
 }
 
 bool ControlPlaneTest::HasUndoFailed(const Uuid& saga) const {
-  auto events = ReadSagaEvents(*store_, saga);
+  auto events = SagaLog(store_).ReadEvents(saga);
   EXPECT_TRUE(events.ok());
   if (!events.ok()) return true;
   for (const auto& e : *events) {
@@ -154,7 +146,7 @@ bool ControlPlaneTest::HasUndoFailed(const Uuid& saga) const {
 InstanceCreateParams ControlPlaneTest::CreateInstanceOk(const std::string& name, int disks) {
   auto params = PlanInstanceCreate(InstanceRequest(name, disks));
   EXPECT_TRUE(params.ok()) << params.status().ToString();
-  SagaResult r = Wait(cp_->CreateInstance(*params));
+  SagaResult r = Wait(CreateInstance(*params));
   EXPECT_EQ(r.state, SagaState::kSucceeded) << r.error_node << ": " << r.error.ToString();
   return *params;
 }
@@ -162,7 +154,7 @@ InstanceCreateParams ControlPlaneTest::CreateInstanceOk(const std::string& name,
 DiskCreateParams ControlPlaneTest::CreateDiskOk(const std::string& name) {
   auto params = PlanDiskCreate(DiskCreateRequest{kProject, name, kDiskSize});
   EXPECT_TRUE(params.ok()) << params.status().ToString();
-  SagaResult r = Wait(cp_->CreateDisk(*params));
+  SagaResult r = Wait(CreateDisk(*params));
   EXPECT_EQ(r.state, SagaState::kSucceeded) << r.error_node << ": " << r.error.ToString();
   return *params;
 }

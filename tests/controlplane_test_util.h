@@ -16,11 +16,14 @@
 #include <string>
 #include <vector>
 
-#include "engine/datastore.h"
+#include "controlplane/check.h"
+#include "controlplane/control_plane.h"
+#include "controlplane/datastore.h"
+#include "controlplane/requests.h"
+#include "db/database_impl.h"
 #include "engine/store.h"
-#include "recovery/check.h"
-#include "sagas/controlplane/control_plane.h"
-#include "sagas/saga_log.h"
+#include "log/saga_log.h"
+#include "sagadb/control_plane.h"
 #include "tests/test_util.h"
 
 namespace sagadb::testing {
@@ -58,9 +61,31 @@ class ControlPlaneTest : public ::testing::Test {
  protected:
   void SetUp() override { Open("db"); }
 
-  // Opens (or reopens) the database in the subdirectory `name` of the scratch directory.
+  // Opens (or reopens) the database in the subdirectory `name` of the scratch directory: a database whose one
+  // domain is the control plane (ControlPlane::Open), recovery included.
   void Open(const std::string& name, ExecutorOptions options = FastOptions());
   static ExecutorOptions FastOptions();
+
+  // The database's executor and the actions it runs.
+  SagaExecutor& executor() { return cp_->database().impl().executor(); }
+  const ActionRegistry& registry() { return cp_->database().impl().registry(); }
+  // A txn on the database's store with its record locks, as a local step gets one.
+  WriteTxn NewTxn() { return WriteTxn(store_, &cp_->database().impl().locks()); }
+
+  // instance-create and disk-create from a request, or from params planned by the test (which then knows every
+  // id in advance).
+  Result<SagaHandle> CreateInstance(const InstanceCreateRequest& request, const StartOptions& options = {}) {
+    return cp_->CreateInstance(request, options);
+  }
+  Result<SagaHandle> CreateInstance(const InstanceCreateParams& params, const StartOptions& options = {}) {
+    return StartInstanceCreate(*cp_, params, options);
+  }
+  Result<SagaHandle> CreateDisk(const DiskCreateRequest& request, const StartOptions& options = {}) {
+    return cp_->CreateDisk(request, options);
+  }
+  Result<SagaHandle> CreateDisk(const DiskCreateParams& params, const StartOptions& options = {}) {
+    return StartDiskCreate(*cp_, params, options);
+  }
 
   // Waits for the saga; a start or wait error fails the test (and returns a result in state kRunning).
   SagaResult Wait(const Result<SagaHandle>& handle);
@@ -79,9 +104,10 @@ class ControlPlaneTest : public ::testing::Test {
   DiskCreateParams CreateDiskOk(const std::string& name);
 
   ScratchDir dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Datastore> datastore_;
   std::unique_ptr<ControlPlane> cp_;
+  // The open database's store and the control plane's records (both owned by cp_).
+  Store* store_ = nullptr;
+  Datastore* datastore_ = nullptr;
 };
 
 inline constexpr char kProject[] = "proj";

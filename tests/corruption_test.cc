@@ -3,9 +3,11 @@
 // records around it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
-#include "engine/keys.h"
+#include "controlplane/names.h"
+#include "engine/batch.h"
 #include "schema/codec.h"
 #include "tests/datastore_fixture.h"
 #include "tests/invariants.h"
@@ -15,15 +17,13 @@ namespace {
 
 class CorruptionTest : public DatastoreTest {
  protected:
-  // Replaces the stored value under `key` behind the datastore's back.
-  void Overwrite(Cf cf, std::string_view key, std::string_view value) {
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    ASSERT_TRUE(store_->db()->Put(sync, store_->handle(cf), rocksdb::Slice(key.data(), key.size()),
-                                  rocksdb::Slice(value.data(), value.size()))
-                    .ok());
+  // Replaces the stored value under `key` of the table named `table` behind the datastore's back.
+  void Overwrite(std::string_view table, std::string_view key, std::string_view value) {
+    Batch batch;
+    batch.Put(Table(table), key, value);
+    ASSERT_EQ(store_->Write(batch), Status::OK());
   }
-  std::string Stored(Cf cf, std::string_view key) { return Must(store_->Get(cf, key)); }
+  std::string Stored(std::string_view table, std::string_view key) { return Must(store_->Get(Table(table), key)); }
 };
 
 // One way of damaging a valid encoded record, and the reason Decode gives for it.
@@ -58,7 +58,7 @@ TEST_P(DamagedDiskTest, ReadingItIsCorruptionNamingTheColumnFamilyAndKeyAndOther
   Disk a = NewDisk("a");
   Disk bad = NewDisk("bad");
   Disk c = NewDisk("c");
-  Overwrite(Cf::kDisks, bad.id.AsBytes(), GetParam().apply(Stored(Cf::kDisks, bad.id.AsBytes())));
+  Overwrite("disks", bad.id.AsBytes(), GetParam().apply(Stored("disks", bad.id.AsBytes())));
   const Status want = Status::Corruption("disks/" + bad.id.ToString() + ": " + GetParam().why_disk);
 
   EXPECT_EQ(ds_->GetDisk(bad.id).status(), want);
@@ -81,8 +81,8 @@ TEST_F(CorruptionTest, AValidBufferWithAnUnknownStateIsCorruption) {
   bad_disk.state = static_cast<DiskState>(200);
   Instance bad_vm = vm;
   bad_vm.state = static_cast<InstanceState>(7);
-  Overwrite(Cf::kDisks, disk.id.AsBytes(), Encode(bad_disk));
-  Overwrite(Cf::kInstances, vm.id.AsBytes(), Encode(bad_vm));
+  Overwrite("disks", disk.id.AsBytes(), Encode(bad_disk));
+  Overwrite("instances", vm.id.AsBytes(), Encode(bad_vm));
 
   EXPECT_EQ(ds_->GetDisk(disk.id).status(),
             Status::Corruption("disks/" + disk.id.ToString() + ": state has unknown value 200"));
@@ -93,7 +93,7 @@ TEST_F(CorruptionTest, AValidBufferWithAnUnknownStateIsCorruption) {
 TEST_F(CorruptionTest, ADamagedInstanceIsCorruptionAndOtherInstancesStillRead) {
   Instance good = NewInstance("good");
   Instance bad = NewInstance("bad");
-  Overwrite(Cf::kInstances, bad.id.AsBytes(), "\x01\x02\x03");
+  Overwrite("instances", bad.id.AsBytes(), "\x01\x02\x03");
   const Status want =
       Status::Corruption("instances/" + bad.id.ToString() + ": not a SDBI record (wrong size or file identifier)");
 
@@ -109,8 +109,8 @@ TEST_F(CorruptionTest, AMutationThatReadsADamagedRecordFailsAndWritesNothing) {
   Disk disk = NewDisk("data");
   Instance other = NewInstance("other");
   Disk other_disk = NewDisk("other-data");
-  Overwrite(Cf::kDisks, disk.id.AsBytes(), "garbage");
-  Overwrite(Cf::kInstances, other.id.AsBytes(), "garbage");
+  Overwrite("disks", disk.id.AsBytes(), "garbage");
+  Overwrite("instances", other.id.AsBytes(), "garbage");
   const auto before = RawContents(*store_);
 
   EXPECT_EQ(ds_->AttachDisk(disk.id, vm.id).status().code(), Code::kCorruption);
@@ -122,7 +122,7 @@ TEST_F(CorruptionTest, AMutationThatReadsADamagedRecordFailsAndWritesNothing) {
 
 TEST_F(CorruptionTest, TheInvariantCheckReportsAnUnreadableRecord) {
   Disk disk = NewDisk("data");
-  Overwrite(Cf::kDisks, disk.id.AsBytes(), "garbage");
+  Overwrite("disks", disk.id.AsBytes(), "garbage");
 
   EXPECT_EQ(CheckAttachments(*ds_),
             std::vector<std::string>{"unreadable disk record: Corruption: disks/" + disk.id.ToString() +
@@ -131,18 +131,16 @@ TEST_F(CorruptionTest, TheInvariantCheckReportsAnUnreadableRecord) {
 
 TEST_F(CorruptionTest, ADamagedNameEntryIsCorruption) {
   NewDisk("data");
-  Overwrite(Cf::kNames, NameKey(kProject, NameKind::kDisk, "data"), "short");
+  Overwrite("names", NameKey(kProject, NameKind::kDisk, "data"), "short");
 
   EXPECT_EQ(ds_->LookupDisk(kProject, "data").status(), Status::Corruption("names: entry is not a 16-byte id"));
 }
 
 TEST_F(CorruptionTest, ADamagedSchemaVersionRefusesTheOpen) {
-  Overwrite(Cf::kMeta, "schema_version", "x");
+  Overwrite("meta", "schema_version", "x");
   Close();
 
-  StoreOptions opts;
-  opts.path = path_;
-  EXPECT_EQ(Store::Open(opts).status(), Status::Corruption("meta/schema_version is not a 4-byte integer"));
+  EXPECT_EQ(Store::Open(Config()).status(), Status::Corruption("meta/schema_version is not a 4-byte integer"));
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "tests/crash_check.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 
+#include "controlplane/datastore.h"
 #include "schema/codec.h"
 
 namespace sagadb::testing {
@@ -12,9 +15,9 @@ namespace fs = std::filesystem;
 bool Ended(SagaState s) { return s == SagaState::kSucceeded || s == SagaState::kFailed; }
 
 // Appends the violations of one saga's log: legal replay, no gap in the sequence, record agrees.
-void CheckLog(const Store& store, const SagaRecord& rec, std::vector<std::string>* out) {
+void CheckLog(Store& store, const SagaRecord& rec, std::vector<std::string>* out) {
   const std::string who = "saga " + rec.id.ToString();
-  auto events = ReadSagaEvents(store, rec.id);
+  auto events = SagaLog(&store).ReadEvents(rec.id);
   if (!events.ok()) {
     out->push_back(who + ": " + events.status().ToString());
     return;
@@ -48,13 +51,13 @@ std::optional<Uuid> FileOwner(const std::string& name) {
 
 }  // namespace
 
-std::vector<std::string> CheckLogs(const Store& store) {
+std::vector<std::string> CheckLogs(Store& store) {
   std::vector<std::string> out;
-  auto it = store.NewIterator(Cf::kSagas);
+  auto it = store.NewCursor(kSagasTable);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     SagaRecord rec;
     std::string why;
-    if (!Decode(it->value().ToStringView(), &rec, &why)) {
+    if (!Decode(it->value(), &rec, &why)) {
       out.push_back("a saga record does not decode: " + why);
       continue;
     }
@@ -64,33 +67,37 @@ std::vector<std::string> CheckLogs(const Store& store) {
   return out;
 }
 
-std::map<Uuid, SagaState> SagaStates(const Store& store) {
+std::map<Uuid, SagaState> SagaStates(Store& store) {
   std::map<Uuid, SagaState> states;
-  auto it = store.NewIterator(Cf::kSagas);
+  auto it = store.NewCursor(kSagasTable);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     SagaRecord rec;
     std::string why;
-    if (Decode(it->value().ToStringView(), &rec, &why)) states[rec.id] = rec.state;
+    if (Decode(it->value(), &rec, &why)) states[rec.id] = rec.state;
   }
   return states;
 }
 
 std::vector<std::string> CheckEndState(Database& db, const EndStateOptions& options,
                                        std::span<const SeenOutcome> seen) {
-  std::vector<std::string> out = CheckLogs(db.store());
-  std::map<Uuid, SagaState> states = SagaStates(db.store());
+  Store& store = db.impl().store();
+  std::vector<std::string> out = CheckLogs(store);
+  std::map<Uuid, SagaState> states = SagaStates(store);
   for (const auto& [id, state] : states) {
     if (Ended(state)) continue;
-    SagaRecord rec;
-    std::string why;
-    auto bytes = db.store().Get(Cf::kSagas, id.AsBytes());
-    const std::string error = bytes.ok() && Decode(*bytes, &rec, &why) ? rec.error : "";
+    auto rec = SagaLog(&store).ReadRecord(id);
+    const std::string error = rec.ok() ? rec->error : "";
     out.push_back(fmt::format("saga {} is {}, not succeeded or failed ({})", id.ToString(), ToString(state), error));
   }
 
   // Disks: live ones belong to succeeded sagas, disks_per_saga each.
   std::map<Uuid, int> disks;
-  Listing<Disk> listing = db.datastore().ListDisks();
+  auto datastore = Datastore::Open(&store);
+  if (!datastore.ok()) {
+    out.push_back("the database has no control-plane tables: " + datastore.status().ToString());
+    return out;
+  }
+  Listing<Disk> listing = (*datastore)->ListDisks();
   for (const Status& e : listing.errors) out.push_back("a disk record does not read: " + e.ToString());
   for (const Disk& d : listing.records) {
     if (d.state == DiskState::kDestroyed) continue;
@@ -143,17 +150,17 @@ std::vector<std::string> CheckEndState(Database& db, const EndStateOptions& opti
   return out;
 }
 
-LogSnapshot TakeLogSnapshot(const Store& store) {
+LogSnapshot TakeLogSnapshot(Store& store) {
   LogSnapshot snap;
   snap.states = SagaStates(store);
   for (const auto& [id, state] : snap.states) {
-    auto events = ReadSagaEvents(store, id);
+    auto events = SagaLog(&store).ReadEvents(id);
     if (events.ok()) snap.events[id] = std::move(*events);
   }
   return snap;
 }
 
-std::vector<std::string> CheckLogKept(const Store& store, const LogSnapshot& before) {
+std::vector<std::string> CheckLogKept(Store& store, const LogSnapshot& before) {
   std::vector<std::string> out;
   const std::map<Uuid, SagaState> now = SagaStates(store);
   for (const auto& [id, state] : before.states) {
@@ -166,7 +173,7 @@ std::vector<std::string> CheckLogKept(const Store& store, const LogSnapshot& bef
     }
   }
   for (const auto& [id, events] : before.events) {
-    auto after = ReadSagaEvents(store, id);
+    auto after = SagaLog(&store).ReadEvents(id);
     if (!after.ok()) {
       out.push_back(fmt::format("saga {}: {}", id.ToString(), after.status().ToString()));
       continue;

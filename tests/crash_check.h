@@ -1,8 +1,8 @@
-// Checking a database after a crash: the invariants of DESIGN section 5 that the sample saga's actions can
+// Checking a database after a crash: the invariants of docs/DESIGN.md section 5 that the sample saga's actions can
 // break, and that nothing the crashed process saw as done, or the database acknowledged as durable, was lost.
 //
-//   auto db = Database::Open(...);        // recovery runs
-//   db->executor().WaitIdle();
+//   auto db = Database::Open(options, {TestDomain(&app)});   // recovery runs
+//   db->WaitIdle();
 //   EndStateOptions opts{.files_dir = files};
 //   std::vector<std::string> violations = CheckEndState(*db, opts, ReadOutcomes(outcomes_path));
 //   EXPECT_THAT(violations, IsEmpty());
@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "recovery/database.h"
-#include "sagas/saga_log.h"
+#include "db/database_impl.h"
+#include "log/saga_log.h"
 #include "tests/crash_outcomes.h"
 
 namespace sagadb::testing {
@@ -43,21 +43,21 @@ std::vector<std::string> CheckEndState(Database& db, const EndStateOptions& opti
 // The violations of "every saga's log decodes, replays legally with sequence numbers 1, 2, 3, ... (no event lost
 // between two that survived), and its record's state is the one the log implies", in whatever state the sagas
 // are: this holds at every moment, a crash's included.
-std::vector<std::string> CheckLogs(const Store& store);
+std::vector<std::string> CheckLogs(Store& store);
 
 // Every saga record's state, by id (records that do not decode are left out; CheckEndState reports them).
-std::map<Uuid, SagaState> SagaStates(const Store& store);
+std::map<Uuid, SagaState> SagaStates(Store& store);
 
 // What the database holds of the saga log at one moment: every record's state and every event.
 struct LogSnapshot {
   std::map<Uuid, SagaState> states;
   std::map<Uuid, std::vector<LoggedEvent>> events;
 };
-LogSnapshot TakeLogSnapshot(const Store& store);
+LogSnapshot TakeLogSnapshot(Store& store);
 
 // The violations of "nothing in `before` was lost": every saga of `before` still exists, one that had ended is
 // still in the same state, and each event is still there under its sequence number, unchanged. Recovery may
 // have added events and moved unfinished sagas on since.
-std::vector<std::string> CheckLogKept(const Store& store, const LogSnapshot& before);
+std::vector<std::string> CheckLogKept(Store& store, const LogSnapshot& before);
 
 }  // namespace sagadb::testing

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "engine/fault_injector.h"
-#include "recovery/database.h"
+#include "db/database_impl.h"
 #include "tests/crash_outcomes.h"
 #include "tests/saga_test_util.h"
 
@@ -63,7 +63,7 @@ class Child {
     StartOptions so;
     so.id = Uuid::Generate();
     so.admission_wait = std::chrono::seconds(60);
-    auto r = db_->executor().Run(SampleDag(), Json{{"tag", "s" + so.id->ToString()}}, so);
+    auto r = db_->Run(SampleDag(), Json{{"tag", "s" + so.id->ToString()}}, so);
     if (!r.ok()) Die("saga " + so.id->ToString() + ": " + r.status().ToString());
     Record(r->id, r->state);
   }
@@ -124,16 +124,14 @@ int Main(const ChildOptions& o) {
   if (o.crash_before > 0) crash.CrashBeforeWrite(o.crash_before);
   if (o.crash_after > 0) crash.CrashAfterWrite(o.crash_after);
 
-  ActionRegistry registry;
-  RegisterTestActions(&registry);
   TestApp app;
   app.files_dir = o.files;
   DatabaseOptions opts;
   opts.path = o.db;
-  opts.hooks = &crash;
   opts.executor.threads = o.workload == "busy" ? 8 : 4;
-  opts.log = [](std::string_view) {};
-  auto db = Database::Open(opts, &registry, std::any(&app));
+  OpenSeams seams;
+  seams.hooks = &crash;  // installed before recovery runs: its writes count too
+  auto db = OpenDatabase(opts, {TestDomain(&app)}, seams);
   if (!db.ok()) Child::Die("open: " + db.status().ToString());
 
   Child child(db->get(), &outcomes);
@@ -143,7 +141,7 @@ int Main(const ChildOptions& o) {
   for (const Uuid& id : report.finished_failed) child.Record(id, SagaState::kFailed);
   for (const Uuid& id : report.finished_stuck) child.Record(id, SagaState::kStuck);
 
-  SagaExecutor& executor = (*db)->executor();
+  SagaExecutor& executor = (*db)->impl().executor();
   if (o.workload == "single") {
     child.RunSample();
   } else if (o.workload == "single-unwind") {
@@ -160,7 +158,7 @@ int Main(const ChildOptions& o) {
 
   if (!o.writes_out.empty()) {
     std::ofstream out(o.writes_out);
-    out << (*db)->store().write_attempts() << "\n";
+    out << (*db)->impl().store().write_attempts() << "\n";
     if (!out.flush()) Child::Die("cannot write " + o.writes_out);
   }
   return 0;

@@ -1,5 +1,7 @@
 #include "tests/crash_harness.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -49,7 +51,6 @@ CrashHarness::CrashHarness(std::string root)
       files_((fs::path(root_) / "files").string()),
       outcomes_((fs::path(root_) / "outcomes").string()),
       writes_((fs::path(root_) / "writes").string()) {
-  RegisterTestActions(&registry_);
   app_.files_dir = files_;
   Reset();
 }
@@ -114,24 +115,23 @@ std::vector<std::string> CrashHarness::CheckRecovered(std::map<Uuid, SagaState>*
   DatabaseOptions opts;
   opts.path = db_;
   opts.executor.threads = 4;
-  opts.log = [](std::string_view) {};
-  auto db = Database::Open(opts, &registry_, std::any(&app_));
+  auto db = Database::Open(opts, {TestDomain(&app_)});
   if (!db.ok()) return {"opening after the crash: " + db.status().ToString()};
-  (*db)->executor().WaitIdle();
+  (*db)->WaitIdle();
   EndStateOptions check;
   check.files_dir = files_;
   const std::vector<SeenOutcome> seen = ReadOutcomes(outcomes_);
   std::vector<std::string> violations = CheckEndState(**db, check, seen);
-  if (states != nullptr) *states = SagaStates((*db)->store());
+  if (states != nullptr) *states = SagaStates((*db)->impl().store());
   return violations;
 }
 
 std::vector<std::string> CrashHarness::CheckLogsAsLeft() {
   if (!fs::exists(db_)) return {};
-  StoreOptions so;
-  so.path = db_;
-  so.mode = OpenMode::kReadOnly;
-  auto store = Store::Open(so);
+  StoreConfig config;
+  config.path = db_;
+  config.mode = OpenMode::kReadOnly;
+  auto store = Store::Open(config);
   if (!store.ok()) return {"opening read-only after the crash: " + store.status().ToString()};
   return CheckLogs(**store);
 }

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "recovery/database.h"
-#include "sagas/action.h"
+#include "db/database_impl.h"
+#include "sagadb/action.h"
 #include "tests/child_process.h"
 #include "tests/saga_test_util.h"
 
@@ -74,8 +74,7 @@ class CrashHarness {
                                 const std::vector<std::string>& extra) const;
 
   std::string root_, db_, files_, outcomes_, writes_;
-  ActionRegistry registry_;
-  TestApp app_;
+  TestApp app_;  // the test actions' context when the database is opened here
 };
 
 // The seed of a randomized crash test: `fallback`, or the value of SAGADB_CRASH_SEED when it is set (to replay

@@ -2,6 +2,8 @@
 // killed over several rounds, each round resuming what the last one left and starting more sagas; the
 // database must then recover to a clean end state that kept every outcome any round saw.
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <chrono>

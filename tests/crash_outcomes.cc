@@ -1,5 +1,7 @@
 #include "tests/crash_outcomes.h"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
+#include "sagadb/status.h"
 #include "schema/records.h"
-#include "schema/uuid.h"
+#include "sagadb/uuid.h"
 
 namespace sagadb::testing {
 

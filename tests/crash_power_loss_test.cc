@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "recovery/database.h"
+#include "db/database_impl.h"
 #include "tests/crash_check.h"
 #include "tests/crash_harness.h"
 #include "tests/power_loss_env.h"
@@ -32,7 +32,7 @@ using testing::TakeLogSnapshot;
 class PowerCut : public StoreHooks {
  public:
   PowerCut(PowerLossEnv* power, CrashPoint point) : power_(power), point_(point) {}
-  void set_store(const Store* store) { store_ = store; }
+  void set_store(Store* store) { store_ = store; }
 
   Status BeforeWrite(uint64_t n) override {
     if (point_.when == CrashPoint::When::kBefore && n == point_.write) Cut();
@@ -57,23 +57,21 @@ class PowerCut : public StoreHooks {
 
   PowerLossEnv* const power_;
   const CrashPoint point_;
-  const Store* store_ = nullptr;
+  Store* store_ = nullptr;
   mutable std::mutex mu_;
   LogSnapshot at_cut_;  // guarded by mu_
 };
 
 class SagaPowerLossTest : public ::testing::Test {
  protected:
-  void SetUp() override { testing::RegisterTestActions(&registry_); }
-
   std::unique_ptr<Database> Open(PowerLossEnv* power, StoreHooks* hooks) {
     DatabaseOptions opts;
     opts.path = dir_.Sub("db");
-    opts.env = power->env();
-    opts.hooks = hooks;
     opts.executor.threads = 4;
-    opts.log = [](std::string_view) {};
-    auto db = Database::Open(opts, &registry_, std::any(&app_));
+    OpenSeams seams;
+    seams.env = power->env();
+    seams.hooks = hooks;
+    auto db = OpenDatabase(opts, {testing::TestDomain(&app_)}, seams);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     return db.ok() ? std::move(*db) : nullptr;
   }
@@ -85,8 +83,8 @@ class SagaPowerLossTest : public ::testing::Test {
     auto failing = std::make_shared<FaultPlan>();
     failing->FailAction("d", Status::InvalidRequest("injected"));
     for (const auto& [tag, plan] : {std::pair{"first", std::shared_ptr<FaultPlan>()}, std::pair{"second", failing}}) {
-      db.executor().SetFaultPlan(plan);
-      auto r = db.executor().Run(testing::SampleDag(), Json{{"tag", tag}});
+      db.impl().executor().SetFaultPlan(plan);
+      auto r = db.Run(testing::SampleDag(), Json{{"tag", tag}});
       EXPECT_TRUE(r.ok()) << r.status().ToString();  // after the cut the disk still takes writes; it forgets them
       if (r.ok() && !power.crashed()) acknowledged.push_back({r->id, r->state});
     }
@@ -101,7 +99,6 @@ class SagaPowerLossTest : public ::testing::Test {
 
   testing::ScratchDir dir_;
   testing::TestApp app_{dir_.Sub("files")};
-  ActionRegistry registry_;
 };
 
 TEST_F(SagaPowerLossTest, PowerCutAtAnyWriteLosesNothingAcknowledgedAndRecoveryConverges) {
@@ -112,7 +109,7 @@ TEST_F(SagaPowerLossTest, PowerCutAtAnyWriteLosesNothingAcknowledgedAndRecoveryC
     auto db = Open(&power, nullptr);
     ASSERT_NE(db, nullptr);
     RunWorkload(*db, power);
-    total = db->store().write_attempts();
+    total = db->impl().store().write_attempts();
   }
   ASSERT_GT(total, 10u);
   for (auto when : {CrashPoint::When::kBefore, CrashPoint::When::kAfter}) {
@@ -127,7 +124,7 @@ TEST_F(SagaPowerLossTest, PowerCutAtAnyWriteLosesNothingAcknowledgedAndRecoveryC
       {
         auto db = Open(&power, &cut);
         ASSERT_NE(db, nullptr);
-        cut.set_store(&db->store());
+        cut.set_store(&db->impl().store());
         acknowledged = RunWorkload(*db, power);
       }
       // Parallel nodes may share a write or not: a run can make fewer writes than the counted one, and then
@@ -138,13 +135,13 @@ TEST_F(SagaPowerLossTest, PowerCutAtAnyWriteLosesNothingAcknowledgedAndRecoveryC
 
       auto db = Open(&power, nullptr);  // recovery runs on what survived
       ASSERT_NE(db, nullptr);
-      db->executor().WaitIdle();
+      db->WaitIdle();
       testing::EndStateOptions check;  // no files_dir: the power loss does not rewind them
       EXPECT_EQ(Lines(CheckEndState(*db, check, acknowledged)), "");
-      EXPECT_EQ(Lines(CheckLogKept(db->store(), cut.at_cut())), "");
+      EXPECT_EQ(Lines(CheckLogKept(db->impl().store(), cut.at_cut())), "");
       if (point.when == CrashPoint::When::kBefore && n == 1) {
         // The cut bites: the first saga's record, the first write, was never synced.
-        EXPECT_TRUE(testing::SagaStates(db->store()).empty());
+        EXPECT_TRUE(testing::SagaStates(db->impl().store()).empty());
       }
       if (HasFailure()) return;
     }

@@ -14,10 +14,16 @@ void DatastoreTest::Close() {
 
 void DatastoreTest::Reopen() {
   Close();
-  StoreOptions opts;
-  opts.path = path_;
-  store_ = Must(Store::Open(opts));
-  ds_ = std::make_unique<Datastore>(store_.get());
+  store_ = Must(Store::Open(Config()));
+  ds_ = Must(Datastore::Open(store_.get(), &locks_));
+}
+
+StoreConfig DatastoreTest::Config(OpenMode mode) const {
+  StoreConfig config;
+  config.path = path_;
+  config.mode = mode;
+  config.tables = {kInstancesTable, kDisksTable, kNamesTable};
+  return config;
 }
 
 Instance DatastoreTest::NewInstance(const std::string& name, InstanceState state, const std::string& project) {

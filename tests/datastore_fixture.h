@@ -14,8 +14,10 @@
 #include <memory>
 #include <string>
 
-#include "engine/datastore.h"
+#include "controlplane/datastore.h"
+#include "engine/key_locks.h"
 #include "engine/store.h"
+#include "engine/write_txn.h"
 #include "tests/test_util.h"
 
 namespace sagadb::testing {
@@ -52,8 +54,17 @@ class DatastoreTest : public ::testing::Test {
 
   uint64_t synced_writes() const { return store_->synced_writes(); }
 
+  // A txn on the store, with the datastore's record locks.
+  WriteTxn NewTxn() { return WriteTxn(store_.get(), &locks_); }
+  // A table of the store ("disks", "meta", ...); the test fails (throws) if there is none.
+  TableId Table(std::string_view name) const { return Must(store_->FindTable(name)); }
+
+  // The store's config for this database: the control plane's tables.
+  StoreConfig Config(OpenMode mode = OpenMode::kReadWrite) const;
+
   ScratchDir dir_;
   std::string path_;
+  KeyLocks locks_;  // the record locks of every txn on store_
   std::unique_ptr<Store> store_;
   std::unique_ptr<Datastore> ds_;
 };

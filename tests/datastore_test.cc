@@ -1,6 +1,6 @@
 // Creating and reading records, and the state rules of instances and disks: what a new record holds, that
 // reads name what is missing, and that a state change happens only from the states its caller allows.
-#include "engine/datastore.h"
+#include "controlplane/datastore.h"
 
 #include <gtest/gtest.h>
 

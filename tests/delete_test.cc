@@ -1,8 +1,10 @@
-// The delete rules of DESIGN section 2. A disk is deleted only from the states its caller allows (the API:
+// The delete rules of docs/DESIGN.md section 2. A disk is deleted only from the states its caller allows (the API:
 // detached or faulted; a disk-create undo: detached, faulted or creating) and never while attached; deleting a
 // destroyed disk is Ok. An instance is deleted only when stopped, failed or creating, and with no disk attached.
 // A delete marks the record destroyed (it stays readable) and frees its name, in one synced write.
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 
 #include <string>
 
@@ -16,8 +18,8 @@ class DeleteTest : public DatastoreTest {
  protected:
   // What a disk-create undo does: the staged delete, committed on its own.
   Result<Disk> UndoDeleteDisk(const Uuid& id, std::span<const DiskState> allowed = Datastore::kUndoDeletableDisk) {
-    WriteTxn txn = ds_->NewTxn();
-    auto r = ds_->StageDeleteDisk(txn, id, allowed);
+    WriteTxn txn = NewTxn();
+    auto r = Datastore::StageDeleteDisk(txn, id, allowed);
     if (r.ok() && !txn.empty()) {
       Status s = txn.Commit();
       if (!s.ok()) return s;
@@ -173,8 +175,8 @@ TEST_F(DeleteTest, AStagedDeleteWritesNothingUntilCommitted) {
   Disk disk = NewDisk("data");
   const auto before = RawContents(*store_);
   {
-    WriteTxn txn = ds_->NewTxn();
-    ASSERT_EQ(ds_->StageDeleteDisk(txn, disk.id, Datastore::kUndoDeletableDisk).status(), Status::OK());
+    WriteTxn txn = NewTxn();
+    ASSERT_EQ(Datastore::StageDeleteDisk(txn, disk.id, Datastore::kUndoDeletableDisk).status(), Status::OK());
     EXPECT_FALSE(txn.empty());
   }  // discarded
 

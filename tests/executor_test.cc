@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "engine/fault_injector.h"
-#include "sagas/saga_log.h"
+#include "engine/key_locks.h"
+#include "engine/write_txn.h"
+#include "log/saga_log.h"
 #include "schema/codec.h"
 #include "tests/saga_test_util.h"
 #include "tests/test_util.h"
@@ -22,7 +24,7 @@ class ExecutorTest : public ::testing::Test {
   void SetUp() override {
     std::filesystem::create_directories(dir_.Sub("files"));
     app_.files_dir = dir_.Sub("files");
-    testing::RegisterTestActions(&registry_);
+    testing::RegisterTestActions(&registry_, &app_);
     Open();
   }
 
@@ -30,13 +32,16 @@ class ExecutorTest : public ::testing::Test {
     executor_.reset();
     datastore_.reset();
     store_.reset();
-    StoreOptions so;
-    so.path = dir_.Sub("db");
-    auto store = Store::Open(so);
+    StoreConfig config;
+    config.path = dir_.Sub("db");
+    config.tables = testing::TestTables();
+    auto store = Store::Open(config);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
-    datastore_ = std::make_unique<Datastore>(store_.get());
-    executor_ = std::make_unique<SagaExecutor>(datastore_.get(), &registry_, options, std::any(&app_));
+    auto datastore = Datastore::Open(store_.get(), &locks_);
+    ASSERT_TRUE(datastore.ok()) << datastore.status().ToString();
+    datastore_ = std::move(*datastore);
+    executor_ = std::make_unique<SagaExecutor>(store_.get(), &locks_, &registry_, options);
   }
 
   static ExecutorOptions FastOptions() {
@@ -48,19 +53,16 @@ class ExecutorTest : public ::testing::Test {
   }
 
   SagaRecord ReadRecord(const Uuid& id) {
-    auto bytes = store_->Get(Cf::kSagas, id.AsBytes());
-    EXPECT_TRUE(bytes.ok());
-    SagaRecord rec;
-    std::string why;
-    EXPECT_TRUE(Decode(*bytes, &rec, &why)) << why;
-    return rec;
+    auto rec = SagaLog(store_.get()).ReadRecord(id);
+    EXPECT_TRUE(rec.ok()) << rec.status().ToString();
+    return rec.ok() ? *rec : SagaRecord{};
   }
 
   // The log replays without error, its state agrees with the record, and the record has the given state.
   void ExpectLegalLog(const Uuid& id, SagaState expected) {
     SagaRecord rec = ReadRecord(id);
     EXPECT_EQ(rec.state, expected);
-    auto events = ReadSagaEvents(*store_, id);
+    auto events = SagaLog(store_.get()).ReadEvents(id);
     ASSERT_TRUE(events.ok()) << events.status().ToString();
     auto history = ReplaySagaLog(rec, *events);
     ASSERT_TRUE(history.ok()) << history.status().ToString();
@@ -73,7 +75,7 @@ class ExecutorTest : public ::testing::Test {
   void ExpectNothingLeft(const Uuid& id, const std::string& tag) {
     EXPECT_EQ(LiveDisksWithTag(*datastore_, tag), 0);
     EXPECT_EQ(FileCount(app_.files_dir), 0);
-    auto events = ReadSagaEvents(*store_, id);
+    auto events = SagaLog(store_.get()).ReadEvents(id);
     ASSERT_TRUE(events.ok());
     for (const auto& e : *events) EXPECT_NE(e.event.type, EventType::kUndoFailed);
   }
@@ -81,6 +83,7 @@ class ExecutorTest : public ::testing::Test {
   testing::ScratchDir dir_;
   testing::TestApp app_;
   ActionRegistry registry_;
+  KeyLocks locks_;  // the record locks of the executor's txns
   std::unique_ptr<Store> store_;
   std::unique_ptr<Datastore> datastore_;
   std::unique_ptr<SagaExecutor> executor_;
@@ -247,9 +250,10 @@ TEST_F(ExecutorTest, InFlightLimitHoldsUnder200ConcurrentSubmissionsAndRejection
   EXPECT_LE(app_.max_active.load(), 4);
   // Every admitted saga wrote its record, 3 nodes and its end (at most); rejected ones wrote nothing.
   EXPECT_LE(store_->synced_writes() - writes_before, static_cast<uint64_t>(ok.load()) * 5);
-  auto it = store_->NewIterator(Cf::kSagas);
+  auto it = store_->NewCursor(kSagasTable);
   int records = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) records++;
+  ASSERT_EQ(it->status(), Status::OK());
   EXPECT_EQ(records, ok.load());
 }
 
@@ -350,7 +354,7 @@ TEST_F(ExecutorTest, ContextRefusesNonAncestorsAndWrongTypes) {
                         if (ctx.Params<std::vector<int>>().ok()) return Status::Internal("params are an object");
                         return Json("checked");
                       }});
-  SagaExecutor ex(datastore_.get(), &reg, FastOptions());
+  SagaExecutor ex(store_.get(), &locks_, &reg, FastOptions());
   DagBuilder b("ctx");
   b.Append(NodeSpec::Action("num", "ctx.num"));
   b.AppendParallel({NodeSpec::Action("check", "ctx.check"), NodeSpec::Action("sibling", "ctx.num")});
@@ -401,23 +405,23 @@ namespace {
 TEST_F(ExecutorTest, ALockOrderConflictIsRunAgainWithoutUsingUpTheStepsRetries) {
   // Two ids whose stripes are in descending order, so taking them one after the other is out of order.
   Uuid high = Uuid::Generate(), low = Uuid::Generate();
-  KeyLocks& locks = *datastore_->locks();
-  while (locks.StripeOf(high) <= locks.StripeOf(low)) low = Uuid::Generate();
+  KeyLocks& locks = locks_;
+  while (locks.StripeOf(high.AsBytes()) <= locks.StripeOf(low.AsBytes())) low = Uuid::Generate();
   ActionRegistry reg;
   (void)reg.Register({"lock.out_of_order", ActionKind::kLocal, [&](ActionContext& ctx) -> Result<Json> {
-                        SAGADB_RETURN_IF_ERROR(ctx.txn()->Lock({high}));
-                        SAGADB_RETURN_IF_ERROR(ctx.txn()->Lock({low}));
+                        SAGADB_RETURN_IF_ERROR(ctx.txn()->Lock(high));
+                        SAGADB_RETURN_IF_ERROR(ctx.txn()->Lock(low));
                         return Json("locked");
                       }});
   ExecutorOptions o = FastOptions();
   o.forward_retry.max_attempts = 2;
-  SagaExecutor ex(datastore_.get(), &reg, o);
+  SagaExecutor ex(store_.get(), &locks_, &reg, o);
   DagBuilder b("locks");
   b.Append(NodeSpec::Action("step", "lock.out_of_order"));
 
   // Another holder keeps `low` busy for far longer than the step's own retries would last.
   auto holder = std::make_unique<WriteTxn>(store_.get(), &locks);
-  ASSERT_TRUE(holder->Lock({low}).ok());
+  ASSERT_TRUE(holder->Lock(low).ok());
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     holder.reset();

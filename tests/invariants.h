@@ -1,4 +1,4 @@
-// Checks of the invariants of DESIGN section 5 over the records of a database, for any test to assert after
+// Checks of the invariants of docs/DESIGN.md section 5 over the records of a database, for any test to assert after
 // whatever it did (concurrent races, injected faults, crashes and recovery):
 //
 //   EXPECT_EQ(CheckAttachments(datastore), std::vector<std::string>{});
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/datastore.h"
+#include "controlplane/datastore.h"
 #include "schema/records.h"
 
 namespace sagadb::testing {

@@ -1,6 +1,8 @@
-// Names (DESIGN section 1): 1-63 characters, lowercase letters, digits and '-', starting with a letter; unique
+// Names (docs/DESIGN.md section 1): 1-63 characters, lowercase letters, digits and '-', starting with a letter; unique
 // among the live records of one kind in one project. A destroyed record frees its name.
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 
 #include <string>
 

@@ -1,6 +1,8 @@
-// The overload scenario (DESIGN section 6): concurrent instance-creates with many disks under transient store
+// The overload scenario (docs/DESIGN.md section 6): concurrent instance-creates with many disks under transient store
 // faults end succeeded or cleanly failed, never stuck, with every invariant holding.
-#include "recovery/overload.h"
+#include "controlplane/overload.h"
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
@@ -65,7 +67,7 @@ TEST_F(OverloadTest, EightInstancesOfElevenDisksAtFivePercentFaultsEndSucceededO
 }
 
 TEST_F(OverloadTest, ThirtyInstancesOfElevenDisksAtFivePercentFaultsEndSucceededOrCleanlyFailed) {
-  OverloadOptions o;  // the scenario as DESIGN section 6 states it
+  OverloadOptions o;  // the scenario as docs/DESIGN.md section 6 states it
   o.seed = 7;
   o.name_prefix = "full";
   OverloadReport r = Run(o);

@@ -1,5 +1,7 @@
 #include "tests/power_loss_env.h"
 
+#include <fmt/format.h>
+
 #include <rocksdb/file_system.h>
 
 #include <algorithm>

@@ -52,7 +52,7 @@
 
 #include <memory>
 
-#include "engine/status.h"
+#include "sagadb/status.h"
 
 namespace sagadb::testing {
 

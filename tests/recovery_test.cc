@@ -5,9 +5,9 @@
 #include <filesystem>
 
 #include "engine/fault_injector.h"
-#include "engine/keys.h"
-#include "recovery/database.h"
-#include "sagas/saga_log.h"
+#include "engine/key_locks.h"
+#include "db/database_impl.h"
+#include "log/saga_log.h"
 #include "schema/codec.h"
 #include "tests/saga_test_util.h"
 #include "tests/test_util.h"
@@ -16,7 +16,6 @@ namespace sagadb {
 namespace {
 
 using testing::FileCount;
-using testing::LiveDisksWithTag;
 
 // In-process interruption: every write from number N on fails with a permanent error, which halts the running
 // sagas exactly where a crash before write N would have left the log. Then the database is reopened and
@@ -26,31 +25,46 @@ class RecoveryTest : public ::testing::Test {
   void SetUp() override {
     std::filesystem::create_directories(dir_.Sub("files"));
     app_.files_dir = dir_.Sub("files");
-    testing::RegisterTestActions(&registry_);
+    testing::RegisterTestActions(&registry_, &app_);
   }
 
-  DatabaseOptions Options(StoreHooks* hooks = nullptr) {
+  DatabaseOptions Options() {
     DatabaseOptions o;
     o.path = dir_.Sub("db");
-    o.hooks = hooks;
     o.executor.threads = 4;
-    o.log = [](std::string_view) {};
     return o;
   }
 
+  // Opens the database with the test actions; recovery runs with `hooks` already installed on the store.
   std::unique_ptr<Database> OpenDb(StoreHooks* hooks = nullptr) {
-    auto db = Database::Open(Options(hooks), &registry_, std::any(&app_));
+    OpenSeams seams;
+    seams.hooks = hooks;
+    auto db = OpenDatabase(Options(), {testing::TestDomain(&app_)}, seams);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     return db.ok() ? std::move(*db) : nullptr;
   }
 
+  // The store without recovery, with the test actions' tables.
+  std::unique_ptr<Store> OpenStore() {
+    StoreConfig config;
+    config.path = dir_.Sub("db");
+    config.tables = testing::TestTables();
+    auto store = Store::Open(config);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
   SagaRecord ReadRecord(Store& store, const Uuid& id) {
-    SagaRecord rec;
-    std::string why;
-    auto bytes = store.Get(Cf::kSagas, id.AsBytes());
-    EXPECT_TRUE(bytes.ok());
-    EXPECT_TRUE(Decode(*bytes, &rec, &why)) << why;
-    return rec;
+    auto rec = SagaLog(&store).ReadRecord(id);
+    EXPECT_TRUE(rec.ok()) << rec.status().ToString();
+    return rec.ok() ? *rec : SagaRecord{};
+  }
+  SagaRecord ReadRecord(Database& db, const Uuid& id) { return ReadRecord(db.impl().store(), id); }
+
+  int LiveDisksWithTag(Database& db, const std::string& tag) {
+    auto ds = Datastore::Open(&db.impl().store());
+    EXPECT_TRUE(ds.ok()) << ds.status().ToString();
+    return ds.ok() ? testing::LiveDisksWithTag(**ds, tag) : -1;
   }
 
   // Runs the sample saga with writes failing from `n` on; returns the saga id and the number of writes a full
@@ -59,25 +73,23 @@ class RecoveryTest : public ::testing::Test {
   // writes failing from number `n` of this session on (0: none), and returns its id (nil if even its record
   // was lost). *writes gets the number of writes the session made.
   Uuid Interrupt(uint64_t n, const std::string& tag, const std::shared_ptr<FaultPlan>& plan, uint64_t* writes) {
-    StoreOptions so;
-    so.path = dir_.Sub("db");
-    auto store = Store::Open(so);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    Datastore ds(store->get());
+    std::unique_ptr<Store> store = OpenStore();
+    if (store == nullptr) return Uuid();
+    KeyLocks locks;
     ExecutorOptions eo;
     eo.threads = 4;
-    SagaExecutor executor(&ds, &registry_, eo, std::any(&app_));
+    SagaExecutor executor(store.get(), &locks, &registry_, eo);
     executor.SetFaultPlan(plan);
     FaultInjector faults;
-    const uint64_t base = (*store)->write_attempts();
+    const uint64_t base = store->write_attempts();
     if (n > 0) faults.FailWritesFrom(base + n, Status::IOError("simulated crash"));
-    (*store)->SetHooks(&faults);
+    store->SetHooks(&faults);
     auto h = executor.Start(testing::SampleDag(), Json{{"tag", tag}});
     if (!h.ok()) return Uuid();
     (void)h->Wait();
-    if (writes) *writes = (*store)->write_attempts() - base;
+    if (writes) *writes = store->write_attempts() - base;
     executor.Shutdown();
-    (*store)->SetHooks(nullptr);
+    store->SetHooks(nullptr);
     return h->id();
   }
 
@@ -96,9 +108,9 @@ TEST_F(RecoveryTest, EveryInterruptionPointOfAForwardRunFinishesTheSaga) {
     Uuid id = Interrupt(n, tag, nullptr, nullptr);
     auto db = OpenDb();
     if (id.IsNil()) continue;
-    SagaRecord rec = ReadRecord(db->store(), id);
+    SagaRecord rec = ReadRecord(*db, id);
     EXPECT_EQ(rec.state, SagaState::kSucceeded);
-    EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 4);
+    EXPECT_EQ(LiveDisksWithTag(*db, tag), 4);
     EXPECT_TRUE(db->recovery().marked_stuck.empty());
   }
 }
@@ -110,7 +122,7 @@ TEST_F(RecoveryTest, EveryInterruptionPointOfAnUnwindFinishesTheUnwind) {
   Uuid first = Interrupt(0, "fullu", plan, &total);
   {
     auto db = OpenDb();
-    ASSERT_EQ(ReadRecord(db->store(), first).state, SagaState::kFailed);
+    ASSERT_EQ(ReadRecord(*db, first).state, SagaState::kFailed);
   }
   for (uint64_t n = 1; n <= total; ++n) {
     SCOPED_TRACE("interrupted before write " + std::to_string(n));
@@ -118,14 +130,14 @@ TEST_F(RecoveryTest, EveryInterruptionPointOfAnUnwindFinishesTheUnwind) {
     Uuid id = Interrupt(n, tag, plan, nullptr);
     auto db = OpenDb();  // no fault plan now: a resumed forward run may succeed
     if (id.IsNil()) continue;
-    SagaRecord rec = ReadRecord(db->store(), id);
+    SagaRecord rec = ReadRecord(*db, id);
     ASSERT_TRUE(rec.state == SagaState::kFailed || rec.state == SagaState::kSucceeded) << ToString(rec.state);
     if (rec.state == SagaState::kFailed) {
-      EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 0);
+      EXPECT_EQ(LiveDisksWithTag(*db, tag), 0);
     } else {
-      EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 4);
+      EXPECT_EQ(LiveDisksWithTag(*db, tag), 4);
     }
-    auto events = ReadSagaEvents(db->store(), id);
+    auto events = SagaLog(&db->impl().store()).ReadEvents(id);
     ASSERT_TRUE(events.ok());
     auto history = ReplaySagaLog(rec, *events);
     ASSERT_TRUE(history.ok()) << history.status().ToString();
@@ -134,13 +146,14 @@ TEST_F(RecoveryTest, EveryInterruptionPointOfAnUnwindFinishesTheUnwind) {
   auto db = OpenDb();
   // Only the succeeded sagas' files remain (two per saga).
   int succeeded = 0;
-  auto it = db->store().NewIterator(Cf::kSagas);
+  auto it = db->impl().store().NewCursor(kSagasTable);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     SagaRecord rec;
     std::string why;
-    ASSERT_TRUE(Decode(it->value().ToStringView(), &rec, &why));
+    ASSERT_TRUE(Decode(it->value(), &rec, &why));
     if (rec.state == SagaState::kSucceeded) succeeded++;
   }
+  ASSERT_EQ(it->status(), Status::OK());
   EXPECT_EQ(FileCount(app_.files_dir), 2 * succeeded);
 }
 
@@ -150,24 +163,22 @@ TEST_F(RecoveryTest, UnknownActionMarksOnlyThatSagaStuck) {
   Uuid other = Interrupt(4, "oth", nullptr, nullptr);
   // Rewrite the first saga's DAG to name an action nobody registered.
   {
-    StoreOptions so;
-    so.path = dir_.Sub("db");
-    auto store = Store::Open(so);
-    ASSERT_TRUE(store.ok());
-    SagaRecord rec = ReadRecord(**store, interrupted);
+    std::unique_ptr<Store> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    SagaRecord rec = ReadRecord(*store, interrupted);
     rec.nodes[0].action = "gone.action";
-    rocksdb::WriteBatch b;
-    b.Put((*store)->handle(Cf::kSagas), rec.id.AsBytes(), Encode(rec));
-    ASSERT_TRUE((*store)->Write(&b).ok());
+    Batch b;
+    b.Put(kSagasTable, rec.id.AsBytes(), Encode(rec));
+    ASSERT_TRUE(store->Write(b).ok());
   }
   auto db = OpenDb();
   ASSERT_EQ(db->recovery().marked_stuck.size(), 1u);
   EXPECT_EQ(db->recovery().marked_stuck[0], interrupted);
   EXPECT_NE(db->recovery().stuck_reasons[0].find("gone.action"), std::string::npos);
-  SagaRecord stuck = ReadRecord(db->store(), interrupted);
+  SagaRecord stuck = ReadRecord(*db, interrupted);
   EXPECT_EQ(stuck.state, SagaState::kStuck);
   EXPECT_NE(stuck.error.find("gone.action"), std::string::npos);
-  EXPECT_EQ(ReadRecord(db->store(), other).state, SagaState::kSucceeded);
+  EXPECT_EQ(ReadRecord(*db, other).state, SagaState::kSucceeded);
 }
 
 TEST_F(RecoveryTest, ImpossibleOrCorruptLogMarksTheSagaStuckWithoutCrashing) {
@@ -175,24 +186,22 @@ TEST_F(RecoveryTest, ImpossibleOrCorruptLogMarksTheSagaStuckWithoutCrashing) {
   Uuid corrupt = Interrupt(3, "cor", nullptr, nullptr);
   Uuid fine = Interrupt(3, "fin", nullptr, nullptr);
   {
-    StoreOptions so;
-    so.path = dir_.Sub("db");
-    auto store = Store::Open(so);
-    ASSERT_TRUE(store.ok());
+    std::unique_ptr<Store> store = OpenStore();
+    ASSERT_NE(store, nullptr);
     // An undo_finished for a node that never succeeded, and garbage bytes as an event.
     SagaEvent e;
     e.node = 0;
     e.type = EventType::kUndoFinished;
-    rocksdb::WriteBatch b;
-    b.Put((*store)->handle(Cf::kSagaEvents), SagaEventKey(impossible, 1000), Encode(e));
-    b.Put((*store)->handle(Cf::kSagaEvents), SagaEventKey(corrupt, 1000), "not a flatbuffer at all");
-    ASSERT_TRUE((*store)->Write(&b).ok());
+    Batch b;
+    b.Put(kSagaEventsTable, SagaEventKey(impossible, 1000), Encode(e));
+    b.Put(kSagaEventsTable, SagaEventKey(corrupt, 1000), "not a flatbuffer at all");
+    ASSERT_TRUE(store->Write(b).ok());
   }
   auto db = OpenDb();
-  EXPECT_EQ(ReadRecord(db->store(), impossible).state, SagaState::kStuck);
-  EXPECT_EQ(ReadRecord(db->store(), corrupt).state, SagaState::kStuck);
-  EXPECT_NE(ReadRecord(db->store(), corrupt).error.find(corrupt.ToString() + "#1000"), std::string::npos);
-  EXPECT_EQ(ReadRecord(db->store(), fine).state, SagaState::kSucceeded);
+  EXPECT_EQ(ReadRecord(*db, impossible).state, SagaState::kStuck);
+  EXPECT_EQ(ReadRecord(*db, corrupt).state, SagaState::kStuck);
+  EXPECT_NE(ReadRecord(*db, corrupt).error.find(corrupt.ToString() + "#1000"), std::string::npos);
+  EXPECT_EQ(ReadRecord(*db, fine).state, SagaState::kSucceeded);
   EXPECT_EQ(db->recovery().marked_stuck.size(), 2u);
 }
 
@@ -215,12 +224,12 @@ TEST_F(RecoveryTest, RecoveryInterruptedAtEveryWriteConvergesToTheSameEndState) 
     {
       auto db = OpenDb(&faults);
       recovery_completed = db->recovery().halted.empty();
-      db->store().SetHooks(nullptr);
+      db->impl().store().SetHooks(nullptr);
     }
     auto db = OpenDb();
-    SagaRecord rec = ReadRecord(db->store(), id);
+    SagaRecord rec = ReadRecord(*db, id);
     EXPECT_EQ(rec.state, SagaState::kFailed);
-    EXPECT_EQ(LiveDisksWithTag(db->datastore(), tag), 0);
+    EXPECT_EQ(LiveDisksWithTag(*db, tag), 0);
     if (recovery_completed) break;
     ASSERT_LT(m, 50u);
   }

@@ -25,36 +25,35 @@ std::string DiskNameFor(const ActionContext& ctx) {
   return name;
 }
 
-std::string FileFor(const ActionContext& ctx) {
-  auto* app = ctx.app<TestApp*>();
-  return (fs::path((*app)->files_dir) / (ctx.saga_id().ToString() + "-" + ctx.node_name())).string();
+std::string FileFor(const TestApp* app, const ActionContext& ctx) {
+  return (fs::path(app->files_dir) / (ctx.saga_id().ToString() + "-" + ctx.node_name())).string();
 }
 
 }  // namespace
 
-void RegisterTestActions(ActionRegistry* registry) {
+void RegisterTestActions(ActionRegistry* registry, TestApp* app) {
   (void)registry->Register(
       {"test.disk", ActionKind::kLocal,
        [](ActionContext& ctx) -> Result<Json> {
          DiskSpec spec{DiskIdFor(ctx), "test", DiskNameFor(ctx), 1 << 20, ctx.saga_id()};
-         auto disk = ctx.datastore().StageCreateDisk(*ctx.txn(), spec);
+         auto disk = Datastore::StageCreateDisk(*ctx.txn(), spec);
          if (!disk.ok()) return disk.status();
          // The tag travels on, so a subsaga whose params are this output names its disks alike.
          return Json{{"disk", disk->id.ToString()}, {"name", disk->name}, {"tag", ctx.params().value("tag", "t")}};
        },
        [](ActionContext& ctx) -> Status {
-         auto disk = ctx.datastore().StageDeleteDisk(*ctx.txn(), DiskIdFor(ctx), Datastore::kUndoDeletableDisk);
+         auto disk = Datastore::StageDeleteDisk(*ctx.txn(), DiskIdFor(ctx), Datastore::kUndoDeletableDisk);
          return disk.ok() ? Status::OK() : disk.status();
        }});
   (void)registry->Register({"test.file", ActionKind::kExternal,
-                            [](ActionContext& ctx) -> Result<Json> {
-                              std::ofstream f(FileFor(ctx), std::ios::app);
+                            [app](ActionContext& ctx) -> Result<Json> {
+                              std::ofstream f(FileFor(app, ctx), std::ios::app);
                               if (!f) return Status::IOError("cannot create test file");
-                              return Json{{"file", FileFor(ctx)}};
+                              return Json{{"file", FileFor(app, ctx)}};
                             },
-                            [](ActionContext& ctx) -> Status {
+                            [app](ActionContext& ctx) -> Status {
                               std::error_code ec;
-                              fs::remove(FileFor(ctx), ec);
+                              fs::remove(FileFor(app, ctx), ec);
                               return ec ? Status::IOError(ec.message()) : Status::OK();
                             }});
   (void)registry->Register(
@@ -66,27 +65,34 @@ void RegisterTestActions(ActionRegistry* registry) {
          if (!sub.ok()) return sub.status();
          if (!sub->contains("file")) return Status::Internal("subsaga output is not its last node's");
          DiskSpec spec{DiskIdFor(ctx), "test", DiskNameFor(ctx), 1 << 20, ctx.saga_id()};
-         auto disk = ctx.datastore().StageCreateDisk(*ctx.txn(), spec);
+         auto disk = Datastore::StageCreateDisk(*ctx.txn(), spec);
          if (!disk.ok()) return disk.status();
          return Json{{"disk", disk->id.ToString()}, {"b", *b}};
        },
        [](ActionContext& ctx) -> Status {
-         auto disk = ctx.datastore().StageDeleteDisk(*ctx.txn(), DiskIdFor(ctx), Datastore::kUndoDeletableDisk);
+         auto disk = Datastore::StageDeleteDisk(*ctx.txn(), DiskIdFor(ctx), Datastore::kUndoDeletableDisk);
          return disk.ok() ? Status::OK() : disk.status();
        }});
-  (void)registry->Register({"test.enter", ActionKind::kLocal, [](ActionContext& ctx) -> Result<Json> {
-                              auto* app = *ctx.app<TestApp*>();
+  (void)registry->Register({"test.enter", ActionKind::kLocal, [app](ActionContext& ctx) -> Result<Json> {
                               int now = ++app->active;
                               int seen = app->max_active.load();
                               while (now > seen && !app->max_active.compare_exchange_weak(seen, now)) {
                               }
                               return Json(now);
                             }});
-  (void)registry->Register({"test.leave", ActionKind::kLocal, [](ActionContext& ctx) -> Result<Json> {
+  (void)registry->Register({"test.leave", ActionKind::kLocal, [app](ActionContext& ctx) -> Result<Json> {
                               std::this_thread::sleep_for(std::chrono::milliseconds(1));
-                              --(*ctx.app<TestApp*>())->active;
+                              --app->active;
                               return Json(nullptr);
                             }});
+}
+
+std::vector<std::string> TestTables() { return {kInstancesTable, kDisksTable, kNamesTable}; }
+
+std::shared_ptr<BasicDomain> TestDomain(TestApp* app) {
+  auto domain = std::make_shared<BasicDomain>("test", TestTables());
+  RegisterTestActions(&domain->actions(), app);
+  return domain;
 }
 
 SagaDag SampleDag() {

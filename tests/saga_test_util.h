@@ -10,12 +10,15 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
+#include <vector>
 
-#include "engine/datastore.h"
+#include "controlplane/datastore.h"
 #include "engine/store.h"
-#include "sagas/action.h"
-#include "sagas/dag.h"
+#include "sagadb/action.h"
+#include "sagadb/dag.h"
+#include "sagadb/domain.h"
 #include "sagas/executor.h"
 
 namespace sagadb::testing {
@@ -26,8 +29,15 @@ struct TestApp {
   std::atomic<int> max_active{0};
 };
 
-// Registers test.disk (local), test.file (external), test.enter / test.leave (local, count active sagas).
-void RegisterTestActions(ActionRegistry* registry);
+// Registers test.disk (local), test.file (external), test.lookup (local), test.enter / test.leave (local, count
+// active sagas). The actions keep `app`, which must outlive them. The local ones stage the control plane's
+// records through ctx.txn(), so the database needs its tables (TestTables()).
+void RegisterTestActions(ActionRegistry* registry, TestApp* app);
+
+// The tables the test actions write: the control plane's.
+std::vector<std::string> TestTables();
+// A domain with the test actions (on `app`) and the tables they write, for Database::Open.
+std::shared_ptr<BasicDomain> TestDomain(TestApp* app);
 
 SagaDag SampleDag();
 // A chain of n local disk-creating nodes: n0 -> n1 -> ... (for write counting).

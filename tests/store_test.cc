@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/datastore.h"
+#include "controlplane/datastore.h"
 #include "engine/keys.h"
 #include "tests/datastore_fixture.h"
 #include "tests/test_util.h"
@@ -19,11 +19,12 @@ namespace {
 using testing::DatastoreTest;
 using testing::Must;
 
-StoreOptions At(const std::string& path, OpenMode mode = OpenMode::kReadWrite) {
-  StoreOptions opts;
-  opts.path = path;
-  opts.mode = mode;
-  return opts;
+StoreConfig At(const std::string& path, OpenMode mode = OpenMode::kReadWrite) {
+  StoreConfig config;
+  config.path = path;
+  config.mode = mode;
+  config.tables = {kInstancesTable, kDisksTable, kNamesTable};
+  return config;
 }
 
 // One meta value read with plain RocksDB (read-only), bypassing sagadb's open path entirely.
@@ -43,7 +44,7 @@ std::string RawMeta(const std::string& path, const std::string& key) {
 
 TEST(StoreTest, CreatesDatabaseAndKeepsItsIdAcrossReopen) {
   testing::ScratchDir dir;
-  StoreOptions opts;
+  StoreConfig opts;
   opts.path = dir.Sub("db");
   Uuid id;
   {
@@ -96,9 +97,9 @@ TEST(StoreOpenTest, ANewerSchemaVersionIsRefusedAndLeavesTheDatabaseUnchanged) {
   const std::string newer = BigEndian32(kSchemaVersion + 1);
   {
     auto store = Must(Store::Open(At(path)));
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    ASSERT_TRUE(store->db()->Put(sync, store->handle(Cf::kMeta), "schema_version", newer).ok());
+    Batch batch;
+    batch.Put(kMetaTable, "schema_version", newer);
+    ASSERT_EQ(store->Write(batch), Status::OK());
   }
 
   auto r = Store::Open(At(path));
@@ -172,7 +173,10 @@ using SecondaryTest = DatastoreTest;
 TEST_F(SecondaryTest, ASecondarySeesThePrimarysWritesAfterCatchUpAndCannotWrite) {
   Disk before_open = NewDisk("early");
   auto secondary = Must(Store::Open(At(path_, OpenMode::kSecondary)));
-  Datastore reader(secondary.get());
+  // Record locks of its own, so that a mutation gets as far as the store's write, which must refuse it.
+  KeyLocks reader_locks;
+  const std::unique_ptr<Datastore> reader_ds = Must(Datastore::Open(secondary.get(), &reader_locks));
+  Datastore& reader = *reader_ds;
   EXPECT_EQ(Must(reader.GetDisk(before_open.id)), before_open);
 
   Disk later = NewDisk("later");
@@ -185,9 +189,9 @@ TEST_F(SecondaryTest, ASecondarySeesThePrimarysWritesAfterCatchUpAndCannotWrite)
   EXPECT_EQ(Must(reader.GetDisk(later.id)), attached);
   EXPECT_EQ(Must(reader.GetInstance(vm.id)), Reread(vm));
   EXPECT_EQ(reader.ListDisks().records, ds_->ListDisks().records);
-  rocksdb::WriteBatch batch;
-  batch.Put(secondary->handle(Cf::kMeta), "k", "v");
-  EXPECT_EQ(secondary->Write(&batch), Status::InvalidRequest("the database is open for inspection only"));
+  Batch batch;
+  batch.Put(kMetaTable, "k", "v");
+  EXPECT_EQ(secondary->Write(batch), Status::InvalidRequest("the database is open for inspection only"));
   EXPECT_EQ(reader.DeleteDisk(before_open.id).status(),
             Status::InvalidRequest("the database is open for inspection only"));
   EXPECT_EQ(Reread(before_open), before_open);
@@ -200,7 +204,9 @@ TEST_F(SecondaryTest, AReadOnlyOpenOfAClosedDatabaseReadsEverythingAndCannotWrit
   Close();
 
   auto store = Must(Store::Open(At(path_, OpenMode::kReadOnly)));
-  Datastore reader(store.get());
+  KeyLocks reader_locks;
+  const std::unique_ptr<Datastore> reader_ds = Must(Datastore::Open(store.get(), &reader_locks));
+  Datastore& reader = *reader_ds;
 
   EXPECT_EQ(Must(reader.GetDisk(disk.id)), disk);
   EXPECT_EQ(Must(reader.GetInstance(vm.id)), vm_now);
@@ -217,7 +223,7 @@ namespace {
 
 TEST(StoreTest, ColumnFamilyFromANewerSagadbIsRefusedAsNewer) {
   testing::ScratchDir dir;
-  StoreOptions opts;
+  StoreConfig opts;
   opts.path = dir.Sub("db");
   { ASSERT_TRUE(Store::Open(opts).ok()); }
   {

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 namespace sagadb {
 
 void PrintTo(const Status& status, std::ostream* os) { *os << status.ToString(); }
@@ -65,13 +67,21 @@ std::string Hex(std::string_view bytes) {
 
 std::map<std::string, std::string> RawContents(const Store& store) {
   std::map<std::string, std::string> out;
-  for (int i = 0; i < kNumCfs; ++i) {
-    const Cf cf = static_cast<Cf>(i);
-    auto it = store.NewIterator(cf);
+  std::vector<TableId> tables = {kMetaTable, kSagasTable, kSagaEventsTable};
+  for (const std::string& name : store.DomainTables()) {
+    auto t = store.FindTable(name);
+    if (!t.ok()) throw std::runtime_error("finding table " + name + " failed: " + t.status().ToString());
+    tables.push_back(*t);
+  }
+  // One snapshot, so that the tables agree with each other.
+  std::shared_ptr<const Snapshot> snapshot = store.NewSnapshot();
+  for (TableId table : tables) {
+    const std::string name(store.TableName(table));
+    auto it = store.NewCursor(table, snapshot.get());
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      out[fmt::format("{}/{}", CfName(cf), Hex(it->key().ToStringView()))] = Hex(it->value().ToStringView());
+      out[fmt::format("{}/{}", name, Hex(it->key()))] = Hex(it->value());
     }
-    if (!it->status().ok()) throw std::runtime_error("scanning " + std::string(CfName(cf)) + " failed");
+    if (!it->status().ok()) throw std::runtime_error("scanning " + name + " failed: " + it->status().ToString());
   }
   return out;
 }

@@ -8,10 +8,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/status.h"
 #include "engine/store.h"
+#include "sagadb/control_plane_records.h"
+#include "sagadb/status.h"
+#include "sagadb/uuid.h"
 #include "schema/records.h"
-#include "schema/uuid.h"
 
 namespace sagadb {
 
@@ -54,8 +55,9 @@ inline void Must(const Status& s) {
   if (!s.ok()) throw std::runtime_error("set-up step failed: " + s.ToString());
 }
 
-// Every key and value of every column family, as "cf/<hex key>" -> "<hex value>": what a test compares to prove
-// that a failed operation wrote nothing at all. Reads RocksDB directly, bypassing the store's hooks.
+// Every key and value of every table (the engine's three and every domain table of the store), as
+// "table/<hex key>" -> "<hex value>", read through Store cursors (from one snapshot on a read-write store): what
+// a test compares to prove that a failed operation wrote nothing at all. Cursors bypass the store's hooks.
 std::map<std::string, std::string> RawContents(const Store& store);
 
 }  // namespace sagadb::testing

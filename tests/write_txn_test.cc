@@ -20,10 +20,10 @@ TEST_F(WriteTxnTest, LaterStagesSeeEarlierOnesAndTheCommitIsOneSyncedWrite) {
   Instance vm = NewInstance("vm", InstanceState::kCreating);
   const DiskSpec spec = Spec("data");
   const uint64_t writes = synced_writes();
-  WriteTxn txn = ds_->NewTxn();
+  WriteTxn txn = NewTxn();
 
-  ASSERT_EQ(ds_->StageCreateDisk(txn, spec).status(), Status::OK());
-  auto attached = ds_->StageAttachDisk(txn, spec.id, vm.id);
+  ASSERT_EQ(Datastore::StageCreateDisk(txn, spec).status(), Status::OK());
+  auto attached = Datastore::StageAttachDisk(txn, spec.id, vm.id);
   ASSERT_EQ(attached.status(), Status::OK());
   EXPECT_TRUE(ds_->GetDisk(spec.id).status().IsNotFound());  // nothing visible before the commit
   EXPECT_EQ(synced_writes(), writes);
@@ -39,11 +39,11 @@ TEST_F(WriteTxnTest, LaterStagesSeeEarlierOnesAndTheCommitIsOneSyncedWrite) {
 TEST_F(WriteTxnTest, AKeyDeletedInTheTxnReadsAsAbsentInTheSameTxn) {
   Disk old = NewDisk("data");
   const DiskSpec fresh = Spec("data");
-  WriteTxn txn = ds_->NewTxn();
+  WriteTxn txn = NewTxn();
 
-  ASSERT_EQ(ds_->StageDeleteDisk(txn, old.id, Datastore::kApiDeletableDisk).status(), Status::OK());
+  ASSERT_EQ(Datastore::StageDeleteDisk(txn, old.id, Datastore::kApiDeletableDisk).status(), Status::OK());
   // The name was freed by the staged delete, so a create of the same name in the same txn may take it.
-  ASSERT_EQ(ds_->StageCreateDisk(txn, fresh).status(), Status::OK());
+  ASSERT_EQ(Datastore::StageCreateDisk(txn, fresh).status(), Status::OK());
   ASSERT_EQ(txn.Commit(), Status::OK());
 
   EXPECT_EQ(Must(ds_->LookupDisk(kProject, "data")), fresh.id);
@@ -55,17 +55,17 @@ TEST_F(WriteTxnTest, ADiscardedTxnWritesNothingAndReleasesItsLocks) {
   Disk disk = NewDisk("data");
   const auto before = RawContents(*store_);
   {
-    WriteTxn txn = ds_->NewTxn();
-    ASSERT_EQ(ds_->StageAttachDisk(txn, disk.id, vm.id).status(), Status::OK());
-    EXPECT_TRUE(txn.Holds(disk.id));
-    EXPECT_TRUE(txn.Holds(vm.id));
+    WriteTxn txn = NewTxn();
+    ASSERT_EQ(Datastore::StageAttachDisk(txn, disk.id, vm.id).status(), Status::OK());
+    EXPECT_TRUE(txn.Holds(disk.id.AsBytes()));
+    EXPECT_TRUE(txn.Holds(vm.id.AsBytes()));
   }
 
   EXPECT_EQ(RawContents(*store_), before);
   for (const Uuid& id : {disk.id, vm.id}) {
-    std::mutex& stripe = ds_->locks()->stripe(ds_->locks()->StripeOf(id));
-    ASSERT_TRUE(stripe.try_lock());
-    stripe.unlock();
+    const size_t stripe = locks_.StripeOf(id.AsBytes());
+    ASSERT_TRUE(locks_.TryLock(stripe));
+    locks_.Unlock(stripe);
   }
 }
 
@@ -79,12 +79,12 @@ TEST_F(WriteTxnTest, AFailedCommitOfSeveralStagedMutationsLeavesNoneOfThem) {
   store_->SetHooks(&faults);
   Status commit;
   {
-    WriteTxn txn = ds_->NewTxn();
-    ASSERT_EQ(ds_->StageCreateDisk(txn, spec).status(), Status::OK());
-    ASSERT_EQ(ds_->StageAttachDisk(txn, spec.id, vm.id).status(), Status::OK());
-    ASSERT_EQ(ds_->StageAttachDisk(txn, existing.id, vm.id).status(), Status::OK());
+    WriteTxn txn = NewTxn();
+    ASSERT_EQ(Datastore::StageCreateDisk(txn, spec).status(), Status::OK());
+    ASSERT_EQ(Datastore::StageAttachDisk(txn, spec.id, vm.id).status(), Status::OK());
+    ASSERT_EQ(Datastore::StageAttachDisk(txn, existing.id, vm.id).status(), Status::OK());
     const InstanceState from[] = {InstanceState::kCreating};
-    ASSERT_EQ(ds_->StageSetInstanceState(txn, vm.id, from, InstanceState::kStopped).status(), Status::OK());
+    ASSERT_EQ(Datastore::StageSetInstanceState(txn, vm.id, from, InstanceState::kStopped).status(), Status::OK());
     commit = txn.Commit();
   }
   store_->SetHooks(nullptr);
@@ -97,31 +97,31 @@ TEST_F(WriteTxnTest, AFailedCommitOfSeveralStagedMutationsLeavesNoneOfThem) {
 TEST_F(WriteTxnTest, LockingALowerStripeThatIsBusyFailsTransientlyInsteadOfWaiting) {
   // Two ids whose stripes are distinct, `low` below `high`.
   Uuid low = Uuid::Generate(), high = Uuid::Generate();
-  while (ds_->locks()->StripeOf(low) == ds_->locks()->StripeOf(high)) high = Uuid::Generate();
-  if (ds_->locks()->StripeOf(low) > ds_->locks()->StripeOf(high)) std::swap(low, high);
-  WriteTxn first = ds_->NewTxn();
-  ASSERT_EQ(first.Lock({low}), Status::OK());
-  WriteTxn second = ds_->NewTxn();
-  ASSERT_EQ(second.Lock({high}), Status::OK());
+  while (locks_.StripeOf(low.AsBytes()) == locks_.StripeOf(high.AsBytes())) high = Uuid::Generate();
+  if (locks_.StripeOf(low.AsBytes()) > locks_.StripeOf(high.AsBytes())) std::swap(low, high);
+  WriteTxn first = NewTxn();
+  ASSERT_EQ(first.Lock(low), Status::OK());
+  WriteTxn second = NewTxn();
+  ASSERT_EQ(second.Lock(high), Status::OK());
 
   // Waiting here could deadlock with a txn that holds `low` and wants `high`; the txn refuses instead.
-  EXPECT_EQ(second.Lock({low}),
+  EXPECT_EQ(second.Lock(low),
             Status::Transient("record lock busy (taken out of order); retry the operation"));
-  EXPECT_TRUE(second.Holds(high));
-  EXPECT_FALSE(second.Holds(low));
-  EXPECT_TRUE(first.Holds(low));
+  EXPECT_TRUE(second.Holds(high.AsBytes()));
+  EXPECT_FALSE(second.Holds(low.AsBytes()));
+  EXPECT_TRUE(first.Holds(low.AsBytes()));
 }
 
 TEST_F(WriteTxnTest, LockingALowerStripeThatIsFreeSucceeds) {
   Uuid low = Uuid::Generate(), high = Uuid::Generate();
-  while (ds_->locks()->StripeOf(low) == ds_->locks()->StripeOf(high)) high = Uuid::Generate();
-  if (ds_->locks()->StripeOf(low) > ds_->locks()->StripeOf(high)) std::swap(low, high);
-  WriteTxn txn = ds_->NewTxn();
-  ASSERT_EQ(txn.Lock({high}), Status::OK());
+  while (locks_.StripeOf(low.AsBytes()) == locks_.StripeOf(high.AsBytes())) high = Uuid::Generate();
+  if (locks_.StripeOf(low.AsBytes()) > locks_.StripeOf(high.AsBytes())) std::swap(low, high);
+  WriteTxn txn = NewTxn();
+  ASSERT_EQ(txn.Lock(high), Status::OK());
 
-  EXPECT_EQ(txn.Lock({low}), Status::OK());
-  EXPECT_TRUE(txn.Holds(low));
-  EXPECT_TRUE(txn.Holds(high));
+  EXPECT_EQ(txn.Lock(low), Status::OK());
+  EXPECT_TRUE(txn.Holds(low.AsBytes()));
+  EXPECT_TRUE(txn.Holds(high.AsBytes()));
 }
 
 }  // namespace

@@ -1,29 +1,23 @@
 #include "tools/admin_commands.h"
 
+#include <fmt/format.h>
+
 #include <iostream>
 
-#include "engine/clock.h"
-#include "schema/codec.h"
+#include "log/saga_log.h"
 #include "tools/records_json.h"
 
 namespace sagadb::tool {
-
 namespace {
 
-// The saga, if it may be abandoned: NotFound, or InvalidRequest naming its state.
-Result<SagaRecord> AbandonableSaga(const Store& store, const Uuid& id) {
-  auto bytes = store.Get(Cf::kSagas, id.AsBytes());
-  if (!bytes.ok()) {
-    return bytes.status().IsNotFound() ? Status::NotFound(fmt::format("no saga {}", id.ToString())) : bytes.status();
-  }
-  SagaRecord r;
-  std::string why;
-  if (!Decode(*bytes, &r, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
+// The saga, if it may be abandoned: refused requests are refused before the database is taken.
+Status AbandonableSaga(Store& store, const Uuid& id) {
+  SAGADB_ASSIGN_OR_RETURN(SagaRecord r, SagaLog(&store).ReadRecord(id));
   if (r.state != SagaState::kStuck && r.state != SagaState::kRunning && r.state != SagaState::kUnwinding) {
     return Status::InvalidRequest(
         fmt::format("saga {} is {}; only a stuck or running saga can be abandoned", id.ToString(), ToString(r.state)));
   }
-  return r;
+  return Status::OK();
 }
 
 }  // namespace
@@ -36,25 +30,16 @@ int SagaAbandon(const GlobalOptions& g, const std::string& id_text, const std::s
   if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
     return Fail(preflight.status());
   } else if (auto r = AbandonableSaga(**preflight, *id); !r.ok()) {
-    return Fail(r.status());
+    return Fail(r);
   }
-  StoreOptions so;
-  so.path = g.db;
-  so.create_if_missing = false;
-  auto store = Store::Open(so);
+  StoreConfig config;
+  config.path = g.db;
+  config.create_if_missing = false;
+  auto store = Store::Open(config);
   if (!store.ok()) return Fail(store.status());
-  auto saga = AbandonableSaga(**store, *id);
-  if (!saga.ok()) return Fail(saga.status());
-  SagaRecord& r = *saga;
-  const std::string previous = r.error.empty() ? std::string(ToString(r.state)) : r.error;
-  r.state = SagaState::kAbandoned;
-  r.error = fmt::format("abandoned by an operator: {} (was: {})", reason, previous);
-  r.modified_ns = r.finished_ns = NowNs();
-  r.generation++;
-  rocksdb::WriteBatch batch;
-  batch.Put((*store)->handle(Cf::kSagas), r.id.AsBytes(), Encode(r));
-  Status st = (*store)->Write(&batch);
-  if (!st.ok()) return Fail(st);
+  auto abandoned = SagaLog(store->get()).Abandon(*id, reason);
+  if (!abandoned.ok()) return Fail(abandoned.status());
+  const SagaRecord& r = *abandoned;
   if (g.json) {
     PrintJson(SagaJson(r, nullptr));
   } else {

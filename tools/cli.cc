@@ -10,7 +10,6 @@
 #include <iostream>
 #include <thread>
 
-#include "engine/datastore.h"
 
 namespace sagadb::tool {
 namespace {
@@ -37,10 +36,10 @@ Result<std::unique_ptr<Store>> OpenSecondary(const GlobalOptions& g) {
     if (fs::exists(g.db, ec)) return Status::InvalidRequest(fmt::format("{} is not a sagadb database", g.db));
     return Status::NotFound(fmt::format("no sagadb database at {} (use --db DIR)", g.db));
   }
-  StoreOptions so;
-  so.path = g.db;
-  so.mode = OpenMode::kSecondary;
-  SAGADB_ASSIGN_OR_RETURN(auto store, Store::Open(so));
+  StoreConfig config;
+  config.path = g.db;
+  config.mode = OpenMode::kSecondary;
+  SAGADB_ASSIGN_OR_RETURN(auto store, Store::Open(config));
   SAGADB_RETURN_IF_ERROR(store->CatchUp());
   return store;
 }
@@ -90,17 +89,39 @@ Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create)
 
 void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
-Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name) {
-  if (auto id = Uuid::Parse(id_or_name)) return *id;
-  Datastore ds(const_cast<Store*>(&store));
-  return kind == RecordKind::kInstance ? ds.LookupInstance(g.project, id_or_name) : ds.LookupDisk(g.project, id_or_name);
+Logger* StderrLogger() {
+  class Stderr : public Logger {
+   public:
+    void Log(LogLevel level, std::string_view message) override {
+      std::fprintf(stderr, "sagadb: %.*s\n", static_cast<int>(message.size()), message.data());
+    }
+  };
+  static Stderr logger;
+  return &logger;
 }
 
-Result<Uuid> ResolveExistingRecord(const Store& store, const GlobalOptions& g, RecordKind kind,
+Result<std::unique_ptr<Datastore>> RecordsOf(Store& store) {
+  auto ds = Datastore::Open(&store);
+  if (!ds.ok() && ds.status().IsNotFound()) {
+    return Status::NotFound(fmt::format("database {} holds no instances or disks (it was not made by the control "
+                                        "plane): {}",
+                                        store.path(), ds.status().message()));
+  }
+  return ds;
+}
+
+Result<Uuid> ResolveRecord(Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name) {
+  if (auto id = Uuid::Parse(id_or_name)) return *id;
+  SAGADB_ASSIGN_OR_RETURN(auto ds, RecordsOf(store));
+  return kind == RecordKind::kInstance ? ds->LookupInstance(g.project, id_or_name)
+                                       : ds->LookupDisk(g.project, id_or_name);
+}
+
+Result<Uuid> ResolveExistingRecord(Store& store, const GlobalOptions& g, RecordKind kind,
                                    std::string_view id_or_name) {
   SAGADB_ASSIGN_OR_RETURN(Uuid id, ResolveRecord(store, g, kind, id_or_name));
-  Datastore ds(const_cast<Store*>(&store));
-  SAGADB_RETURN_IF_ERROR(kind == RecordKind::kInstance ? ds.GetInstance(id).status() : ds.GetDisk(id).status());
+  SAGADB_ASSIGN_OR_RETURN(auto ds, RecordsOf(store));
+  SAGADB_RETURN_IF_ERROR(kind == RecordKind::kInstance ? ds->GetInstance(id).status() : ds->GetDisk(id).status());
   return id;
 }
 

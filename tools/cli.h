@@ -11,8 +11,10 @@
 #include <string>
 #include <string_view>
 
-#include "engine/status.h"
+#include "controlplane/datastore.h"
 #include "engine/store.h"
+#include "sagadb/logger.h"
+#include "sagadb/status.h"
 
 namespace sagadb::tool {
 
@@ -49,13 +51,26 @@ Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create)
 
 void PrintJson(const nlohmann::json& j);
 
+// A Logger that prints what the library says as "sagadb: <message>" lines on stderr. Stateless; lives as long
+// as the program.
+Logger* StderrLogger();
+
 // Resolves "ID" (a UUID) or "NAME" (looked up in the project) to an id. NotFound names what was looked for.
 enum class RecordKind { kInstance, kDisk };
-Result<Uuid> ResolveRecord(const Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name);
+Result<Uuid> ResolveRecord(Store& store, const GlobalOptions& g, RecordKind kind, std::string_view id_or_name);
 // ResolveRecord, and the record must exist (NotFound otherwise, also for an id that names nothing).
-Result<Uuid> ResolveExistingRecord(const Store& store, const GlobalOptions& g, RecordKind kind,
+Result<Uuid> ResolveExistingRecord(Store& store, const GlobalOptions& g, RecordKind kind,
                                    std::string_view id_or_name);
 // A saga id must be a UUID.
 Result<Uuid> ParseSagaId(std::string_view text);
+
+// The control plane's records in a store, for reading. NotFound if the database has not got them.
+Result<std::unique_ptr<Datastore>> RecordsOf(Store& store);
+
+// Declares `var`, the records of `store`, or returns from the command with the error.
+#define SAGADB_TOOL_RECORDS(var, store)  \
+  auto var##_r = RecordsOf(store);       \
+  if (!var##_r.ok()) return Fail(var##_r.status()); \
+  std::unique_ptr<Datastore> var = std::move(*var##_r)
 
 }  // namespace sagadb::tool

@@ -12,10 +12,10 @@
 #include <iostream>
 #include <sstream>
 
-#include "engine/datastore.h"
-#include "sagas/dag.h"
-#include "sagas/saga_log.h"
-#include "schema/codec.h"
+#include "controlplane/datastore.h"
+#include "sagadb/dag.h"
+#include "log/replay.h"
+#include "log/saga_log.h"
 #include "tools/records_json.h"
 #include "tools/units.h"
 
@@ -28,18 +28,11 @@ struct LoadedSaga {
   Result<SagaHistory> history = Status::Internal("not replayed");
 };
 
-Result<LoadedSaga> LoadSaga(const Store& store, const Uuid& id) {
-  auto bytes = store.Get(Cf::kSagas, id.AsBytes());
-  if (!bytes.ok()) {
-    if (bytes.status().IsNotFound()) return Status::NotFound(fmt::format("no saga {}", id.ToString()));
-    return bytes.status();
-  }
+Result<LoadedSaga> LoadSaga(Store& store, const Uuid& id) {
+  const SagaLog log(&store);
   LoadedSaga s;
-  std::string why;
-  if (!Decode(*bytes, &s.record, &why)) {
-    return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
-  }
-  SAGADB_ASSIGN_OR_RETURN(s.events, ReadSagaEvents(store, id));
+  SAGADB_ASSIGN_OR_RETURN(s.record, log.ReadRecord(id));
+  SAGADB_ASSIGN_OR_RETURN(s.events, log.ReadEvents(id));
   s.history = ReplaySagaLog(s.record, s.events);
   return s;
 }
@@ -81,7 +74,8 @@ void PrintListingErrors(const std::vector<Status>& errors) {
 int InstanceList(const GlobalOptions& g) {
   auto store = OpenForInspection(g);
   if (!store.ok()) return Fail(store.status());
-  auto listing = Datastore(store->get()).ListInstances();
+  SAGADB_TOOL_RECORDS(ds, **store);
+  auto listing = ds->ListInstances();
   if (g.json) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : listing.records) rows.push_back(InstanceJson(r));
@@ -102,7 +96,8 @@ int InstanceShow(const GlobalOptions& g, const std::string& id_or_name) {
   if (!store.ok()) return Fail(store.status());
   auto id = ResolveRecord(**store, g, RecordKind::kInstance, id_or_name);
   if (!id.ok()) return Fail(id.status());
-  auto r = Datastore(store->get()).GetInstance(*id);
+  SAGADB_TOOL_RECORDS(ds, **store);
+  auto r = ds->GetInstance(*id);
   if (!r.ok()) return Fail(r.status());
   nlohmann::json j = InstanceJson(*r);
   if (g.json) {
@@ -122,7 +117,8 @@ int InstanceShow(const GlobalOptions& g, const std::string& id_or_name) {
 int DiskList(const GlobalOptions& g) {
   auto store = OpenForInspection(g);
   if (!store.ok()) return Fail(store.status());
-  auto listing = Datastore(store->get()).ListDisks();
+  SAGADB_TOOL_RECORDS(ds, **store);
+  auto listing = ds->ListDisks();
   if (g.json) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : listing.records) rows.push_back(DiskJson(r));
@@ -145,7 +141,8 @@ int DiskShow(const GlobalOptions& g, const std::string& id_or_name) {
   if (!store.ok()) return Fail(store.status());
   auto id = ResolveRecord(**store, g, RecordKind::kDisk, id_or_name);
   if (!id.ok()) return Fail(id.status());
-  auto r = Datastore(store->get()).GetDisk(*id);
+  SAGADB_TOOL_RECORDS(ds, **store);
+  auto r = ds->GetDisk(*id);
   if (!r.ok()) return Fail(r.status());
   nlohmann::json j = DiskJson(*r);
   if (g.json) {
@@ -173,21 +170,16 @@ int SagaList(const GlobalOptions& g, const std::string& state) {
   if (!store.ok()) return Fail(store.status());
   nlohmann::json rows = nlohmann::json::array();
   std::vector<Status> errors;
-  auto it = (*store)->NewIterator(Cf::kSagas);
+  const SagaLog log(store->get());
   if (!g.json) {
     std::cout << Cell("ID", 38) << Cell("KIND", 18) << Cell("STATE", 11) << Cell("CREATED", 26) << "NODE / ERROR\n";
   }
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    SagaRecord r;
-    std::string why;
-    if (!Decode(it->value().ToStringView(), &r, &why)) {
-      auto id = Uuid::FromBytes(it->key().ToStringView());
-      errors.push_back(Status::Corruption(fmt::format("sagas/{}: {}", id ? id->ToString() : "?", why)));
-      continue;
-    }
+  SagaRecordCursor records = log.Records();
+  for (; records.Valid(); records.Next()) {
+    const SagaRecord& r = records.record();
     if (want && r.state != *want) continue;
     if (g.json) {
-      auto events = ReadSagaEvents(**store, r.id);
+      auto events = log.ReadEvents(r.id);
       auto history = events.ok() ? ReplaySagaLog(r, *events) : Result<SagaHistory>(events.status());
       rows.push_back(SagaJson(r, history.ok() ? &*history : nullptr));
     } else {
@@ -197,6 +189,8 @@ int SagaList(const GlobalOptions& g, const std::string& state) {
                 << Cell(FormatTime(r.created_ns), 26) << detail << "\n";
     }
   }
+  for (const auto& u : records.unreadable()) errors.push_back(Status::Corruption(u.message));
+  if (!records.status().ok()) errors.push_back(records.status());
   if (g.json) PrintJson(rows);
   PrintListingErrors(errors);
   return errors.empty() ? kExitOk : kExitFailed;

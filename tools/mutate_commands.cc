@@ -1,5 +1,7 @@
 #include "tools/mutate_commands.h"
 
+#include <fmt/format.h>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -7,11 +9,13 @@
 #include <iostream>
 #include <mutex>
 
-#include "engine/names.h"
-#include "recovery/check.h"
-#include "recovery/control_plane_database.h"
-#include "recovery/overload.h"
-#include "sagas/controlplane/volumes.h"
+#include "controlplane/names.h"
+#include "controlplane/check.h"
+#include "controlplane/control_plane.h"
+#include "controlplane/requests.h"
+#include "sagadb/control_plane.h"
+#include "controlplane/overload.h"
+#include "controlplane/volumes.h"
 #include "tools/records_json.h"
 #include "tools/units.h"
 
@@ -32,13 +36,13 @@ double PeakRssMiB() {
   return kib / 1024.0;
 }
 
-Result<std::unique_ptr<ControlPlaneDatabase>> OpenOwned(const GlobalOptions& g, bool create) {
+Result<std::unique_ptr<ControlPlane>> OpenOwned(const GlobalOptions& g, bool create) {
   SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
-  ControlPlaneDatabaseOptions o;
+  DatabaseOptions o;
   o.path = g.db;
   o.create_if_missing = create;
-  o.log = [](std::string_view line) { std::fprintf(stderr, "sagadb: %.*s\n", static_cast<int>(line.size()), line.data()); };
-  return ControlPlaneDatabase::Open(o);
+  o.logger = StderrLogger();
+  return ControlPlane::Open(o);
 }
 
 // Waits for the saga and prints its outcome; the exit code says whether it succeeded.
@@ -62,10 +66,10 @@ int Finish(const GlobalOptions& g, Result<SagaHandle> handle, const std::functio
 
 // A name the request would create that is already taken is refused here, before anything is written: the saga
 // would refuse it too, but only after recording itself as a failed saga.
-Status RefuseTakenName(const Store& store, RecordKind kind, const std::string& project, const std::string& name) {
-  Datastore ds(const_cast<Store*>(&store));
+Status RefuseTakenName(Store& store, RecordKind kind, const std::string& project, const std::string& name) {
+  SAGADB_ASSIGN_OR_RETURN(auto ds, RecordsOf(store));
   const bool instance = kind == RecordKind::kInstance;
-  auto id = instance ? ds.LookupInstance(project, name) : ds.LookupDisk(project, name);
+  auto id = instance ? ds->LookupInstance(project, name) : ds->LookupDisk(project, name);
   if (id.ok()) {
     return Status::Conflict(fmt::format("{} named \"{}\" already exists in project \"{}\"",
                                         instance ? "an instance" : "a disk", name, project));
@@ -108,7 +112,7 @@ int OnExistingRecords(const GlobalOptions& g, const Resolve& resolve, const Run&
   }
   auto db = OpenOwned(g, false);
   if (!db.ok()) return Fail(db.status());
-  auto ids = resolve((*db)->store());
+  auto ids = resolve(*(*db)->datastore().store());
   if (!ids.ok()) return Fail(ids.status());
   return run(**db, *ids);
 }
@@ -142,15 +146,15 @@ int InstanceCreate(const GlobalOptions& g, const InstanceCreateArgs& a) {
   }
   auto db = OpenOwned(g, true);
   if (!db.ok()) return Fail(db.status());
-  return Finish(g, (*db)->control_plane().CreateInstance(*params),
+  return Finish(g, StartInstanceCreate(**db, *params),
                 [&] { PrintInstance(g, (*db)->datastore(), params->instance_id); });
 }
 
 int InstanceDelete(const GlobalOptions& g, const std::string& id_or_name) {
   return OnExistingRecords(
-      g, [&](const Store& store) { return ResolveExistingRecord(store, g, RecordKind::kInstance, id_or_name); },
-      [&](ControlPlaneDatabase& db, const Uuid& id) {
-        return Finish(g, db.control_plane().DeleteInstance(id), [&] { PrintInstance(g, db.datastore(), id); });
+      g, [&](Store& store) { return ResolveExistingRecord(store, g, RecordKind::kInstance, id_or_name); },
+      [&](ControlPlane& cp, const Uuid& id) {
+        return Finish(g, cp.DeleteInstance(id), [&] { PrintInstance(g, cp.datastore(), id); });
       });
 }
 
@@ -168,7 +172,7 @@ int DiskCreate(const GlobalOptions& g, const std::string& name, const std::strin
   }
   auto db = OpenOwned(g, true);
   if (!db.ok()) return Fail(db.status());
-  return Finish(g, (*db)->control_plane().CreateDisk(*params),
+  return Finish(g, StartDiskCreate(**db, *params),
                 [&] { PrintDisk(g, (*db)->datastore(), params->disk_id); });
 }
 
@@ -176,16 +180,16 @@ namespace {
 
 int AttachOrDetach(const GlobalOptions& g, const std::string& disk_text, const std::string& instance_text,
                    bool attach) {
-  auto resolve = [&](const Store& store) -> Result<std::pair<Uuid, Uuid>> {
+  auto resolve = [&](Store& store) -> Result<std::pair<Uuid, Uuid>> {
     SAGADB_ASSIGN_OR_RETURN(Uuid disk, ResolveExistingRecord(store, g, RecordKind::kDisk, disk_text));
     SAGADB_ASSIGN_OR_RETURN(Uuid instance, ResolveExistingRecord(store, g, RecordKind::kInstance, instance_text));
     return std::make_pair(disk, instance);
   };
-  return OnExistingRecords(g, resolve, [&](ControlPlaneDatabase& db, const std::pair<Uuid, Uuid>& ids) {
-    const auto& [disk, instance] = ids;
-    auto& cp = db.control_plane();
+  return OnExistingRecords(g, resolve, [&](ControlPlane& cp, const std::pair<Uuid, Uuid>& ids) {
+    const Uuid disk = ids.first;
+    const Uuid instance = ids.second;
     return Finish(g, attach ? cp.AttachDisk(disk, instance) : cp.DetachDisk(disk, instance),
-                  [&] { PrintDisk(g, db.datastore(), disk); });
+                  [&] { PrintDisk(g, cp.datastore(), disk); });
   });
 }
 
@@ -201,9 +205,9 @@ int DiskDetach(const GlobalOptions& g, const std::string& disk, const std::strin
 
 int DiskDelete(const GlobalOptions& g, const std::string& disk_text) {
   return OnExistingRecords(
-      g, [&](const Store& store) { return ResolveExistingRecord(store, g, RecordKind::kDisk, disk_text); },
-      [&](ControlPlaneDatabase& db, const Uuid& disk) {
-        return Finish(g, db.control_plane().DeleteDisk(disk), [&] { PrintDisk(g, db.datastore(), disk); });
+      g, [&](Store& store) { return ResolveExistingRecord(store, g, RecordKind::kDisk, disk_text); },
+      [&](ControlPlane& cp, const Uuid& disk) {
+        return Finish(g, cp.DeleteDisk(disk), [&] { PrintDisk(g, cp.datastore(), disk); });
       });
 }
 
@@ -211,7 +215,7 @@ int Recover(const GlobalOptions& g) {
   if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) return Fail(preflight.status());
   auto db = OpenOwned(g, false);
   if (!db.ok()) return Fail(db.status());
-  const RecoveryReport& r = (*db)->recovery();
+  const RecoveryReport& r = (*db)->database().recovery();
   if (g.json) {
     auto ids = [](const std::vector<Uuid>& v) {
       nlohmann::json a = nlohmann::json::array();
@@ -286,7 +290,7 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
                              "concurrency {}, database {}\n",
                              o.instances, o.disks_per_instance, o.fail_rate * 100, o.seed, o.concurrency, g.db);
   }
-  auto report = RunOverloadScenario((*db)->control_plane(), o);
+  auto report = RunOverloadScenario(**db, o);
   if (tty) std::printf("\n");
   if (!report.ok()) return Fail(report.status());
   const OverloadReport& r = *report;

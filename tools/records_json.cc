@@ -1,7 +1,7 @@
 #include "tools/records_json.h"
 
-#include "engine/status.h"
-#include "sagas/dag.h"
+#include "sagadb/status.h"
+#include "sagadb/dag.h"
 #include "tools/units.h"
 
 namespace sagadb::tool {

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "sagas/saga_log.h"
+#include "log/saga_log.h"
 #include "schema/records.h"
 
 namespace sagadb::tool {
