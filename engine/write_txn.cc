@@ -52,14 +52,41 @@ Result<std::string> WriteTxn::Get(TableId table, std::string_view key) {
   return store_->Get(table, key);
 }
 
+void WriteTxn::Stage(TableId table, std::string_view key, std::optional<std::string> value) {
+  Key k(table, std::string(key));
+  auto it = staged_.find(k);
+  Undo undo{k, std::nullopt};
+  if (it != staged_.end()) {
+    undo.before = it->second;
+    it->second = std::move(value);
+  } else {
+    staged_.emplace(std::move(k), std::move(value));
+  }
+  undo_.push_back(std::move(undo));
+}
+
 void WriteTxn::Put(TableId table, std::string_view key, std::string_view value) {
   batch_.Put(table, key, value);
-  staged_.insert_or_assign(std::make_pair(table, std::string(key)), std::string(value));
+  Stage(table, key, std::string(value));
 }
 
 void WriteTxn::Delete(TableId table, std::string_view key) {
   batch_.Delete(table, key);
-  staged_.insert_or_assign(std::make_pair(table, std::string(key)), std::nullopt);
+  Stage(table, key, std::nullopt);
+}
+
+void WriteTxn::RollbackTo(const Mark& m) {
+  batch_.RollbackTo(m.batch);
+  while (undo_.size() > m.undo) {
+    Undo& u = undo_.back();
+    if (u.before) {
+      staged_[u.key] = std::move(*u.before);
+    } else {
+      staged_.erase(u.key);
+    }
+    undo_.pop_back();
+  }
+  lock_conflict_ = false;
 }
 
 Result<TableId> WriteTxn::Resolve(std::string_view table) const {

@@ -57,6 +57,17 @@ class WriteTxn : public Txn {
   bool Holds(std::string_view key) const;
 
   bool empty() const { return batch_.empty(); }
+
+  // Savepoints, for several operations sharing one txn (the local steps of one saga round): everything staged
+  // after the mark can be taken back, the record locks taken since stay held (they are released with the txn's
+  // others). Rolling back also clears lock_conflict.
+  struct Mark {
+    Batch::Mark batch;
+    size_t undo = 0;
+  };
+  Mark mark() const { return Mark{batch_.mark(), undo_.size()}; }
+  // REQUIRES: `m` came from this txn, and no later mark was rolled back past it.
+  void RollbackTo(const Mark& m);
   // The staged writes, in order.
   const Batch& batch() const { return batch_; }
   Store* store() const { return store_; }
@@ -81,8 +92,16 @@ class WriteTxn : public Txn {
       return a.first != b.first ? a.first < b.first : std::string_view(a.second) < std::string_view(b.second);
     }
   };
+  using Key = std::pair<TableId, std::string>;
   // What the batch leaves under each key it writes: a value, or nullopt for a delete.
-  std::map<std::pair<TableId, std::string>, std::optional<std::string>, KeyOrder> staged_;
+  std::map<Key, std::optional<std::string>, KeyOrder> staged_;
+  // For RollbackTo: each write's key and what staged_ held for it before (nothing: the key was not staged).
+  struct Undo {
+    Key key;
+    std::optional<std::optional<std::string>> before;
+  };
+  std::vector<Undo> undo_;
+  void Stage(TableId table, std::string_view key, std::optional<std::string> value);
   std::vector<size_t> held_;  // ascending
   bool lock_conflict_ = false;
 };
