@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -49,39 +48,18 @@ InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) 
   return r;
 }
 
-// The "kill" of the recovery section: every saga starts (its record is written by the starting thread, while
-// the steps' writes wait), the steps then get a budget of writes among them, and once it is spent every write
-// fails as if the process had died, so each saga halts mid-flight exactly where a crash at that moment would
-// have left its log.
+// The "kill" of the recovery section: each saga's first round (its record, the instance and disk records, the
+// starts of its volume files) is written by the thread that starts it; every later write fails as if the
+// process had died right after that round, so each saga halts mid-flight exactly where a crash at that moment
+// would have left its log, with its volume files made or being made but not recorded.
 thread_local bool tls_starting_thread = false;
 
 class InterruptHooks : public StoreHooks {
  public:
-  InterruptHooks() = default;
   Status BeforeWrite(uint64_t) override {
-    if (tls_starting_thread) return Status::OK();
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return crashed_ || budget_ > 0; });
-    if (crashed_) return Status::IOError("benchmark: simulated crash");
-    if (--budget_ == 0) cv_.notify_all();
-    return Status::OK();
-  }
-  // Lets `writes` step writes through, waits until they are spent (or a second passes), then crashes.
-  void ReleaseThenCrash(uint64_t writes) {
-    std::unique_lock lock(mu_);
-    budget_ = writes;
-    cv_.notify_all();
-    cv_.wait_for(lock, std::chrono::seconds(1), [&] { return budget_ == 0; });
-    crashed_ = true;
-    cv_.notify_all();
+    return tls_starting_thread ? Status::OK() : Status::IOError("benchmark: simulated crash");
   }
   void AfterWrite(uint64_t) override {}
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t budget_ = 0;   // guarded by mu_
-  bool crashed_ = false;  // guarded by mu_
 };
 
 }  // namespace
@@ -179,9 +157,6 @@ nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
       handles.push_back(*h);
       return true;
     });
-    // One write per saga on average: sagas are caught at different steps, and none gets near the dozen or so an
-    // instance-create with two disks needs to finish.
-    interrupt.ReleaseThenCrash(static_cast<uint64_t>(sagas));
     for (auto& h : handles) {
       auto r = h.Wait();
       if (!r.ok()) interrupted++;

@@ -5,6 +5,8 @@
 #include "base/clock.h"
 #include "sagas/scheduler.h"
 
+#include <vector>
+
 namespace sagadb {
 namespace {
 
@@ -49,8 +51,8 @@ SagaExecutor::SagaExecutor(Store* store, KeyLocks* locks, const ActionRegistry* 
       registry_(registry),
       options_(options),
       log_(store),
-      pool_(options.threads),
-      runner_(this, store, locks, &options_, &pool_, &counters_) {}
+      driver_(this, store, locks, &options_, &pool_, &counters_),
+      pool_(options.threads) {}
 
 SagaExecutor::~SagaExecutor() { Shutdown(); }
 
@@ -65,11 +67,8 @@ void SagaExecutor::Shutdown() {
   }
   // A step waiting out a backoff sees the stop now instead of when its delay ends.
   pool_.Expedite();
-  // Each run notices the stop when its steps in flight end, and completes (halted) with none left.
-  for (auto& run : runs) {
-    MutexLock run_lock(&run->mu);
-    if (run->tasks == 0 && !run->complete) Advance(run);
-  }
+  // Each run notices the stop once its steps in flight end, and completes (halted) with none left.
+  for (auto& run : runs) driver_.Kick(run);
   MutexLock lock(&mu_);
   while (!runs_.empty()) idle_cv_.Wait();
 }
@@ -178,32 +177,21 @@ Result<SagaHandle> SagaExecutor::Start(const SagaDag& dag, Json params, const St
   record.created_ns = record.modified_ns = NowNs();
   record.generation = 1;
   // Everything that can be refused is checked before admission and before the first write.
-  SAGADB_ASSIGN_OR_RETURN(auto run, NewRun(record, std::move(params), 1));
+  SAGADB_ASSIGN_OR_RETURN(auto run, NewRun(std::move(record), std::move(params), 1));
   SAGADB_RETURN_IF_ERROR(Admit(options));
-  struct Written {
-    Mutex mu;
-    CondVar cv{&mu};
-    bool done GUARDED_BY(mu) = false;
-    Status status GUARDED_BY(mu);
-  } written;
-  runner_.CommitLog(run, {}, std::move(record), [&written](Status st) {
-    MutexLock lock(&written.mu);
-    written.status = std::move(st);
-    written.done = true;
-    written.cv.Signal();
-  });
-  Status st;
   {
-    MutexLock lock(&written.mu);
-    while (!written.done) written.cv.Wait();
-    st = written.status;
+    MutexLock lock(&run->mu);
+    run->record_durable = false;  // its first round creates it
   }
-  if (!st.ok() || !Track(run, /*resumed=*/false)) {
+  if (!Track(run, /*resumed=*/false)) {
     Release();
-    return st.ok() ? Status::InvalidRequest("the executor is shutting down") : st;
+    return Status::InvalidRequest("the executor is shutting down");
   }
+  // The first round runs here, so a saga whose steps are all local may be done before Start returns.
+  driver_.Kick(run);
   MutexLock lock(&run->mu);
-  Advance(run);
+  while (!run->first_round_done) run->done_cv.Wait();
+  if (!run->first_round.ok()) return run->first_round;  // nothing of it was written
   return SagaHandle(run);
 }
 
@@ -244,16 +232,18 @@ Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& hi
         }
       }
     }
-    // Resolve constant and subsaga nodes whose dependencies have (at some point) succeeded. Indexes are a
-    // topological order, so one pass suffices.
+    // Resolve constant and subsaga nodes whose dependencies have (at some point) succeeded, as they were when
+    // those ran: an undone dependency still gave its output. Indexes are a topological order.
+    std::vector<NodeStatus> actual(rec.nodes.size());
     for (uint32_t i = 0; i < rec.nodes.size(); ++i) {
-      if (IsAction(rec.nodes[i])) continue;
-      bool ready = true;
-      for (uint32_t d : rec.nodes[i].deps) {
-        NodeStatus s = run->nodes[d].status;
-        ready = ready && (s == NodeStatus::kSucceeded || s == NodeStatus::kUndone || s == NodeStatus::kUndoFailed);
+      actual[i] = run->nodes[i].status;
+      if (actual[i] == NodeStatus::kUndone || actual[i] == NodeStatus::kUndoFailed) {
+        run->nodes[i].status = NodeStatus::kSucceeded;
       }
-      if (ready) ResolvePseudoNode(*run, i);
+    }
+    ResolvePseudoNodes(*run);
+    for (uint32_t i = 0; i < rec.nodes.size(); ++i) {
+      if (IsAction(rec.nodes[i])) run->nodes[i].status = actual[i];
     }
     if (history.first_failed >= 0) {
       run->mode = SagaState::kUnwinding;
@@ -270,41 +260,16 @@ Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& hi
       rec.state = SagaState::kRunning;
     }
   }
+  {
+    MutexLock lock(&run->mu);
+    run->first_round_done = true;  // it was written long ago
+  }
   if (!Track(run, /*resumed=*/true)) return Status::InvalidRequest("the executor is shutting down");
-  MutexLock lock(&run->mu);
-  Advance(run);
+  pool_.Submit([this, run] { driver_.Kick(run); });
   return SagaHandle(run);
 }
 
-// ---------------------------------------------------------------------------------------------- scheduling
-
-void SagaExecutor::Advance(const std::shared_ptr<SagaRun>& run) {
-  if (run->complete) return;
-  SchedulePlan plan = Schedule(*run, stopping());
-  for (uint32_t i : plan.forward) pool_.Submit([this, run, i] { runner_.RunForward(run, i); });
-  for (uint32_t i : plan.undo) pool_.Submit([this, run, i] { runner_.RunUndo(run, i); });
-  if (plan.finish) {
-    const SagaState state = *plan.finish;
-    pool_.Submit([this, run, state] { runner_.RunFinish(run, state); });
-  }
-  if (plan.complete) Complete(run, std::move(plan.result));
-}
-
-void SagaExecutor::StepDone(const std::shared_ptr<SagaRun>& run) {
-  run->tasks--;
-  Advance(run);
-}
-
-void SagaExecutor::Finished(const std::shared_ptr<SagaRun>& run, SagaResult result) {
-  run->tasks--;
-  Complete(run, std::move(result));
-}
-
-void SagaExecutor::Halt(const std::shared_ptr<SagaRun>& run, const Status& error) {
-  MutexLock lock(&run->mu);
-  if (!run->halted) run->halted = error;
-  StepDone(run);
-}
+// ---------------------------------------------------------------------------------------------- completion
 
 void SagaExecutor::Complete(const std::shared_ptr<SagaRun>& run, std::optional<SagaResult> result) {
   if (!result && !run->halted) run->halted = Status::InvalidRequest("the executor shut down");

@@ -6,16 +6,17 @@
 //   // r->state: kSucceeded (r->output), kFailed (fully unwound; r->error_node, r->error),
 //   //           kStuck (an undo failed for good; r->error_node, r->error)
 //
-// The log (docs/DESIGN.md section 3): Start writes the saga record (DAG, params, state) in one synced write. A
-// local node's staged writes commit with its `succeeded` event in one synced batch; an error commits nothing and
-// is recorded as `failed`. An external node's `started` is durable before it runs and its `succeeded` before any
-// child runs. Undo works the same way with `undo_started` / `undo_finished`. The saga's final state is one more
-// write. Every write of a saga goes through its CommitQueue, so parallel nodes share synced writes: a saga of N
-// local nodes costs at most N + 2 synced writes.
+// The log (docs/DESIGN.md section 3): a saga advances in rounds (sagas/round.h), each one synced batch: the
+// saga's record when it changed (its creation rides the first round, its final state the last), the staged
+// writes of every local step that was ready with their `succeeded` events, the outcomes its external steps
+// reported, and the `started` of the external steps that run next. A local step that fails commits nothing and
+// is recorded as `failed`. An external step's `started` is durable before it runs and its `succeeded` before
+// any child's effect is. Undo works the same way with `undo_started` / `undo_finished`. A chain of local steps
+// costs one synced write; an instance-create with eleven disks, a handful.
 //
-// The parts: the scheduler (sagas/scheduler.h) decides what a saga can do next; the step runner
-// (sagas/step_runner.h) runs a node's action or undo and records its outcome; this class admits sagas, keeps the
-// runs, hands the scheduler's decisions to the runner and completes the runs.
+// The parts: the scheduler (sagas/scheduler.h) says which nodes are ready; the driver (sagas/round.h) builds,
+// writes and applies rounds and runs external steps; this class admits sagas, keeps the runs and completes
+// them.
 //
 // Failures: a forward action failing transiently is retried (ExecutorOptions::forward_retry) before the saga
 // unwinds; an undo failing transiently is retried with exponential backoff (undo_retry); a permanent undo error
@@ -43,11 +44,11 @@
 #include "sagadb/saga.h"
 #include "sagas/fault_plan.h"
 #include "sagas/saga_run.h"
-#include "sagas/step_runner.h"
+#include "sagas/round.h"
 
 namespace sagadb {
 
-class SagaExecutor : private StepHost {
+class SagaExecutor : private DriverHost {
  public:
   // `store`, `locks` and `registry` must outlive the executor. `logger` may be null.
   SagaExecutor(Store* store, KeyLocks* locks, const ActionRegistry* registry, ExecutorOptions options,
@@ -57,9 +58,10 @@ class SagaExecutor : private StepHost {
   SagaExecutor(const SagaExecutor&) = delete;
   SagaExecutor& operator=(const SagaExecutor&) = delete;
 
-  // Admits the saga, writes its record and starts it. Overloaded (nothing written) when max_in_flight sagas are
-  // executing and no admission_wait was given or it ran out; InvalidRequest if the DAG names an action the
-  // registry lacks.
+  // Admits the saga and runs its first round on the calling thread: when Start returns, the saga is durable
+  // (its record, with whatever local steps were ready at once). Overloaded (nothing written) when max_in_flight
+  // sagas are executing and no admission_wait was given or it ran out; InvalidRequest if the DAG names an action
+  // the registry lacks; the store's error if the first round could not be written (nothing was).
   Result<SagaHandle> Start(const SagaDag& dag, Json params, const StartOptions& options = {}) EXCLUDES(mu_);
   // Start, then Wait.
   Result<SagaResult> Run(const SagaDag& dag, Json params, const StartOptions& options = {});
@@ -92,14 +94,8 @@ class SagaExecutor : private StepHost {
   // Registers a run that is about to be scheduled; false when the executor is shutting down.
   bool Track(const std::shared_ptr<SagaRun>& run, bool resumed) EXCLUDES(mu_);
 
-  // Schedules what can run now. REQUIRES: run->mu held.
-  void Advance(const std::shared_ptr<SagaRun>& run) REQUIRES(run->mu);
-  void Complete(const std::shared_ptr<SagaRun>& run, std::optional<SagaResult> result) REQUIRES(run->mu);
-
-  // StepHost.
-  void StepDone(const std::shared_ptr<SagaRun>& run) override REQUIRES(run->mu);
-  void Finished(const std::shared_ptr<SagaRun>& run, SagaResult result) override REQUIRES(run->mu);
-  void Halt(const std::shared_ptr<SagaRun>& run, const Status& error) override;
+  // DriverHost.
+  void Complete(const std::shared_ptr<SagaRun>& run, std::optional<SagaResult> result) override REQUIRES(run->mu);
   bool stopping() const override { return stop_.load(std::memory_order_acquire); }
   std::shared_ptr<FaultPlan> faults() const override EXCLUDES(mu_);
 
@@ -118,8 +114,8 @@ class SagaExecutor : private StepHost {
   std::shared_ptr<FaultPlan> faults_ GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};  // mirrors shutting_down_ for lock-free checks in steps
 
-  ThreadPool pool_;     // destroyed (joined) before the runner and everything above
-  StepRunner runner_;
+  SagaDriver driver_;
+  ThreadPool pool_;  // declared last: destroyed (its threads joined) first
 };
 
 }  // namespace sagadb

@@ -11,137 +11,126 @@ Json ParseConstant(const std::string& text) {
   return j.is_discarded() ? Json() : j;
 }
 
-bool DepsSucceeded(const SagaRun& run, uint32_t i) REQUIRES(run.mu) {
+bool DepsRan(const SagaRun& run, uint32_t i) REQUIRES(run.mu) {
   for (uint32_t d : run.record.nodes[i].deps) {
-    if (run.nodes[d].status != NodeStatus::kSucceeded) return false;
+    if (!Ran(run.nodes[d].status)) return false;
   }
   return true;
 }
 
-// A child blocks its parent's undo until it has nothing left to undo.
 bool ChildrenClear(const SagaRun& run, uint32_t i) REQUIRES(run.mu) {
   for (uint32_t c : run.children[i]) {
-    const NodeRt& n = run.nodes[c];
-    const bool clear = n.status == NodeStatus::kFailed || n.status == NodeStatus::kUndone ||
-                       (n.status == NodeStatus::kPending && !n.started_logged);
-    if (!clear) return false;
+    if (UndoBlocks(run.nodes[c])) return false;
   }
   return true;
-}
-
-void PlanForward(SagaRun& r, SchedulePlan& plan) REQUIRES(r.mu) {
-  if (r.failing) return;
-  const uint32_t n = static_cast<uint32_t>(r.nodes.size());
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (r.nodes[i].status != NodeStatus::kPending || !DepsSucceeded(r, i)) continue;
-      if (!IsAction(r.record.nodes[i])) {
-        ResolvePseudoNode(r, i);
-        progress = true;
-      } else {
-        r.nodes[i].status = NodeStatus::kRunning;
-        r.tasks++;
-        plan.forward.push_back(i);
-      }
-    }
-  }
-  bool all = true;
-  for (const auto& node : r.nodes) all = all && node.status == NodeStatus::kSucceeded;
-  if (all && !r.finishing) {
-    r.finishing = true;
-    r.tasks++;
-    plan.finish = SagaState::kSucceeded;
-  }
-}
-
-void PlanUnwind(SagaRun& r, SchedulePlan& plan) REQUIRES(r.mu) {
-  const uint32_t n = static_cast<uint32_t>(r.nodes.size());
-  if (!r.stopping) {
-    for (bool progress = true; progress;) {
-      progress = false;
-      for (uint32_t i = 0; i < n; ++i) {
-        NodeRt& node = r.nodes[i];
-        if (node.status == NodeStatus::kPending && node.started_logged) {
-          // An external node that started before a crash: finish it, then undo it.
-          node.status = NodeStatus::kRunning;
-          r.tasks++;
-          plan.forward.push_back(i);
-          continue;
-        }
-        if (node.status != NodeStatus::kSucceeded || !ChildrenClear(r, i)) continue;
-        if (!IsAction(r.record.nodes[i])) {
-          node.status = NodeStatus::kUndone;
-          progress = true;
-        } else {
-          node.status = NodeStatus::kUndoing;
-          r.tasks++;
-          plan.undo.push_back(i);
-        }
-      }
-    }
-  }
-  if (r.tasks == 0 && !r.finishing && !r.stopping) {
-    bool busy = false;
-    for (const auto& node : r.nodes) {
-      busy = busy || node.status == NodeStatus::kSucceeded || node.status == NodeStatus::kRunning ||
-             node.status == NodeStatus::kUndoing;
-    }
-    if (!busy) {
-      r.finishing = true;
-      r.tasks++;
-      plan.finish = SagaState::kFailed;
-    }
-  }
 }
 
 }  // namespace
 
-void ResolvePseudoNode(SagaRun& run, uint32_t i) {
-  const DagNode& node = run.record.nodes[i];
-  NodeRt& n = run.nodes[i];
-  switch (node.kind) {
-    case NodeKind::kConstant:
-      n.output = ParseConstant(node.constant);
-      break;
-    case NodeKind::kSubsagaStart:
-      n.output = run.nodes[node.link].output;
-      run.scope_params[node.scope] = n.output;
-      break;
-    case NodeKind::kSubsagaEnd:
-      n.output = run.nodes[node.link].output;
-      break;
-    case NodeKind::kAction:
-      return;
+bool Ran(NodeStatus status) { return status == NodeStatus::kSucceeded || status == NodeStatus::kStaged; }
+
+bool UndoBlocks(const NodeRt& child) {
+  switch (child.status) {
+    case NodeStatus::kFailed:
+    case NodeStatus::kUndone:
+    case NodeStatus::kUndoStaged:
+      return false;
+    case NodeStatus::kPending:
+      return child.started_logged;
+    default:
+      return true;
   }
-  n.status = NodeStatus::kSucceeded;
 }
 
-SchedulePlan Schedule(SagaRun& r, bool stopping) {
-  SchedulePlan plan;
-  if (stopping || r.halted) {
-    plan.complete = r.tasks == 0;
-    if (plan.complete && !r.halted) r.halted = Status::InvalidRequest("the executor shut down");
-    return plan;
+void ResolvePseudoNodes(SagaRun& run) {
+  const uint32_t n = static_cast<uint32_t>(run.nodes.size());
+  // Indexes are a topological order, so one pass resolves chains of pseudo nodes.
+  for (uint32_t i = 0; i < n; ++i) {
+    const DagNode& node = run.record.nodes[i];
+    NodeRt& rt = run.nodes[i];
+    if (IsAction(node) || rt.status != NodeStatus::kPending || !DepsRan(run, i)) continue;
+    switch (node.kind) {
+      case NodeKind::kConstant:
+        rt.output = ParseConstant(node.constant);
+        break;
+      case NodeKind::kSubsagaStart:
+        rt.output = run.nodes[node.link].output;
+        run.scope_params[node.scope] = rt.output;
+        break;
+      case NodeKind::kSubsagaEnd:
+        rt.output = run.nodes[node.link].output;
+        break;
+      case NodeKind::kAction:
+        break;
+    }
+    rt.status = NodeStatus::kSucceeded;
+    for (uint32_t d : node.deps) {
+      if (run.nodes[d].status == NodeStatus::kStaged) rt.status = NodeStatus::kStaged;
+    }
   }
-  if (r.mode == SagaState::kRunning) {
-    PlanForward(r, plan);
-  } else if (r.mode == SagaState::kUnwinding) {
-    PlanUnwind(r, plan);
+}
+
+void SettlePseudoNodes(SagaRun& run) {
+  for (uint32_t i = 0; i < run.nodes.size(); ++i) {
+    NodeRt& rt = run.nodes[i];
+    if (IsAction(run.record.nodes[i]) || rt.status != NodeStatus::kStaged) continue;
+    bool durable = true, ran = true;
+    for (uint32_t d : run.record.nodes[i].deps) {
+      durable = durable && run.nodes[d].status == NodeStatus::kSucceeded;
+      ran = ran && Ran(run.nodes[d].status);
+    }
+    if (durable) rt.status = NodeStatus::kSucceeded;
+    if (!ran) rt.status = NodeStatus::kPending;
   }
-  if (r.tasks != 0) return plan;
-  plan.complete = true;
-  if (r.mode == SagaState::kStuck) {
-    SagaResult result;
-    result.id = r.record.id;
-    result.state = SagaState::kStuck;
-    result.error_node = r.record.error_node >= 0 ? r.qualified_names[r.record.error_node] : "";
-    result.error = Status::FromCode(r.record.error_code, r.record.error);
-    plan.result = std::move(result);
-  } else {
-    r.halted = Status::Internal("the saga cannot make progress (no node can run or be undone)");
+}
+
+std::vector<uint32_t> ReadyToRun(const SagaRun& run) {
+  std::vector<uint32_t> ready;
+  for (uint32_t i = 0; i < run.nodes.size(); ++i) {
+    if (run.nodes[i].status == NodeStatus::kPending && IsAction(run.record.nodes[i]) && DepsRan(run, i)) {
+      ready.push_back(i);
+    }
   }
-  return plan;
+  return ready;
+}
+
+bool AllRan(const SagaRun& run) {
+  for (const auto& node : run.nodes) {
+    if (!Ran(node.status)) return false;
+  }
+  return true;
+}
+
+std::vector<uint32_t> ReadyToUndo(const SagaRun& run) {
+  std::vector<uint32_t> ready;
+  for (uint32_t i = static_cast<uint32_t>(run.nodes.size()); i-- > 0;) {
+    if (run.nodes[i].status == NodeStatus::kSucceeded && ChildrenClear(run, i)) ready.push_back(i);
+  }
+  return ready;
+}
+
+std::vector<uint32_t> StartedButUnfinished(const SagaRun& run) {
+  std::vector<uint32_t> nodes;
+  for (uint32_t i = 0; i < run.nodes.size(); ++i) {
+    if (run.nodes[i].status == NodeStatus::kPending && run.nodes[i].started_logged) nodes.push_back(i);
+  }
+  return nodes;
+}
+
+bool Unwound(const SagaRun& run) {
+  for (const auto& node : run.nodes) {
+    switch (node.status) {
+      case NodeStatus::kFailed:
+      case NodeStatus::kUndone:
+        break;
+      case NodeStatus::kPending:
+        if (node.started_logged) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace sagadb

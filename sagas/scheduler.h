@@ -1,43 +1,49 @@
-// The scheduler: what a saga can do next, decided from its nodes' states. It only decides; the executor runs
-// what it decides.
+// The scheduler: which nodes of a saga can run (or be undone) now, decided from the nodes' states alone. A round
+// (sagas/round.h) asks it again after every step it runs, so a chain of local steps runs in one round.
 //
 //   MutexLock lock(&run.mu);
-//   SchedulePlan plan = Schedule(run, executor_stopping);
-//   for (uint32_t node : plan.forward) ... run the node's action
+//   ResolvePseudoNodes(run);
+//   for (uint32_t node : ReadyToRun(run)) ... run it into the round
 //
-// Forward (mode running): every pending node whose dependencies have succeeded is started; constant and
-// subsaga nodes resolve at once. When every node has succeeded the saga finishes as succeeded.
-// Unwinding: a node's undo starts once every child of it has nothing left to undo (never run, failed, or
-// undone), so undos run children first; a node whose `started` is durable but whose outcome is not is run to
-// its end first (then undone). When nothing is left to undo the saga finishes as failed. Nodes still in flight
-// when the failure was seen finish before their undo.
-// Stuck (an undo failed for good) or halted (the log cannot be written, or the executor is stopping): nothing
-// new starts, and the saga completes once its steps in flight have ended.
+// Forward: a node may run once every dependency has succeeded or is staged in the open round (both commit
+// together or neither does: a local step may build on its parent's writes before they are durable). Constant
+// and subsaga nodes resolve as soon as their dependencies have. The saga is done once every node has.
+// Unwinding: a node's undo may run once every child of it has nothing left to undo (never run, failed, or
+// undone, durably or in the open round), so undos run children first; a node whose `started` is durable but
+// whose outcome is not is run to its end first, then undone. The saga has unwound once nothing it did remains
+// and nothing is in flight.
 #pragma once
 
-#include <optional>
 #include <vector>
 
 #include "sagas/saga_run.h"
 
 namespace sagadb {
 
-struct SchedulePlan {
-  std::vector<uint32_t> forward;    // nodes to run, now kRunning
-  std::vector<uint32_t> undo;       // nodes to undo, now kUndoing
-  std::optional<SagaState> finish;  // write the final record (kSucceeded or kFailed); `finishing` is now set
-  // Nothing more will happen: the run completes, with `result` (a stuck saga), or halted (no result).
-  bool complete = false;
-  std::optional<SagaResult> result;
-};
+// Resolves every constant and subsaga node whose dependencies have succeeded or are staged: its output, and for
+// a subsaga's start node the scope's params. Their status follows their dependencies': staged while any is.
+void ResolvePseudoNodes(SagaRun& run) REQUIRES(run.mu);
+// After a round was written or dropped: a staged constant or subsaga node becomes succeeded once all its
+// dependencies are, or pending again if one of them is no longer staged. REQUIRES: in DAG order, so call it
+// once the action nodes are settled.
+void SettlePseudoNodes(SagaRun& run) REQUIRES(run.mu);
 
-// Decides, and records the decision in `run`: the chosen nodes' statuses change, `finishing` is set for a
-// finish, and run.tasks counts every step planned. When `complete` is returned, `run.halted` says why if there
-// is no result. REQUIRES: run.mu held, run not complete.
-SchedulePlan Schedule(SagaRun& run, bool stopping) REQUIRES(run.mu);
+// Pending action nodes whose dependencies have succeeded or are staged, in DAG order.
+std::vector<uint32_t> ReadyToRun(const SagaRun& run) REQUIRES(run.mu);
+// Every node has succeeded or is staged.
+bool AllRan(const SagaRun& run) REQUIRES(run.mu);
 
-// Resolves a constant or subsaga node whose dependencies have succeeded: its output, and for a subsaga's start
-// node the scope's params. REQUIRES: run.mu held.
-void ResolvePseudoNode(SagaRun& run, uint32_t node) REQUIRES(run.mu);
+// Succeeded nodes whose children have nothing left to undo, in reverse DAG order. Constant and subsaga nodes are
+// included (they are undone without a step of their own).
+std::vector<uint32_t> ReadyToUndo(const SagaRun& run) REQUIRES(run.mu);
+// Pending external nodes whose `started` is durable: they run to their end before the unwind goes past them.
+std::vector<uint32_t> StartedButUnfinished(const SagaRun& run) REQUIRES(run.mu);
+// Nothing the saga did remains to be undone, and no step of it is in flight or waiting.
+bool Unwound(const SagaRun& run) REQUIRES(run.mu);
+
+// Whether the node's outcome, in or out of the log, counts as done for its dependants (succeeded or staged).
+bool Ran(NodeStatus status);
+// Whether a child in this state still holds something its parent's undo must wait for.
+bool UndoBlocks(const NodeRt& child);
 
 }  // namespace sagadb

@@ -111,7 +111,9 @@ TEST_F(SagaPowerLossTest, PowerCutAtAnyWriteLosesNothingAcknowledgedAndRecoveryC
     RunWorkload(*db, power);
     total = db->impl().store().write_attempts();
   }
-  ASSERT_GT(total, 10u);
+  // The open's metadata, then two sample sagas in rounds: one that succeeds (two or three rounds) and one that
+  // fails at d and unwinds (four or more).
+  ASSERT_GE(total, 7u);
   for (auto when : {CrashPoint::When::kBefore, CrashPoint::When::kAfter}) {
     int cuts = 0;
     for (uint64_t n = 1; n <= total; ++n) {

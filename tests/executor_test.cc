@@ -214,13 +214,17 @@ TEST_F(ExecutorTest, ExhaustedTransientUndoRetriesMakeTheSagaStuck) {
   EXPECT_NE(r->error.message().find("gave up after 3 attempts"), std::string::npos);
 }
 
-TEST_F(ExecutorTest, ChainOfNLocalNodesCostsAtMostNPlusTwoSyncedWrites) {
+// A round takes every local step that is ready, a child building on its parent's staged writes: the whole chain,
+// the saga's record and its final state are one synced batch.
+TEST_F(ExecutorTest, AChainOfLocalStepsCostsOneSyncedWrite) {
   for (int n : {1, 5, 20}) {
     const uint64_t before = store_->synced_writes();
     auto r = executor_->Run(testing::ChainDag(n), Json{{"tag", "chain" + std::to_string(n)}});
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->state, SagaState::kSucceeded);
-    EXPECT_LE(store_->synced_writes() - before, static_cast<uint64_t>(n + 2)) << "n=" << n;
+    EXPECT_EQ(store_->synced_writes() - before, 1u) << "n=" << n;
+    ExpectLegalLog(r->id, SagaState::kSucceeded);
+    EXPECT_EQ(LiveDisksWithTag(*datastore_, "chain" + std::to_string(n)), n);
   }
 }
 
@@ -287,6 +291,93 @@ TEST_F(ExecutorTest, UnknownActionIsRefusedBeforeAnythingIsWritten) {
   EXPECT_EQ(store_->synced_writes(), before);
 }
 
+// What a round's batch holds: the steps ready at once, with the saga's record. The sample saga's first round
+// carries a, b and sub.x (b and sub.x built on a's staged writes) and the starts of c and sub.y.
+TEST_F(ExecutorTest, TheFirstRoundCarriesEveryStepReadyAtOnceWithTheSagasRecord) {
+  // Every event and saga record durable after the first write, read by a hook at that moment.
+  class AfterFirstWrite : public StoreHooks {
+   public:
+    explicit AfterFirstWrite(Store* store) : store_(store) {}
+    Status BeforeWrite(uint64_t) override { return Status::OK(); }
+    void AfterWrite(uint64_t) override {
+      if (++writes_ != 1) return;
+      auto it = store_->NewCursor(kSagaEventsTable);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        SagaEvent e;
+        std::string why;
+        if (Decode(it->value(), &e, &why)) events_[testing::SampleDag().QualifiedName(e.node)] = e.type;
+      }
+      records_ = 0;
+      auto rec = store_->NewCursor(kSagasTable);
+      for (rec->SeekToFirst(); rec->Valid(); rec->Next()) records_++;
+    }
+    std::map<std::string, EventType> events_;
+    int records_ = -1;
+
+   private:
+    Store* store_;
+    int writes_ = 0;
+  } hook(store_.get());
+  store_->SetHooks(&hook);
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "first-round"}});
+  store_->SetHooks(nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->state, SagaState::kSucceeded);
+  EXPECT_EQ(hook.records_, 1);
+  EXPECT_EQ(hook.events_, (std::map<std::string, EventType>{{"a", EventType::kSucceeded},
+                                                             {"b", EventType::kSucceeded},
+                                                             {"sub.x", EventType::kSucceeded},
+                                                             {"c", EventType::kStarted},
+                                                             {"sub.y", EventType::kStarted}}));
+  ExpectLegalLog(r->id, SagaState::kSucceeded);
+}
+
+// A round is one batch: when its write fails, nothing of any of its steps is visible, and the saga, resumed,
+// runs them all again.
+TEST_F(ExecutorTest, ARoundThatFailsToBeWrittenLeavesNothingOfAnyOfItsSteps) {
+  class FailSecondWrite : public StoreHooks {
+   public:
+    explicit FailSecondWrite(Store* store) : store_(store) {}
+    Status BeforeWrite(uint64_t) override {
+      if (++writes_ != 2) return Status::OK();
+      before_ = testing::RawContents(*store_);
+      return Status::IOError("the disk went away");
+    }
+    void AfterWrite(uint64_t) override {}
+    std::map<std::string, std::string> before_;
+
+   private:
+    Store* store_;
+    int writes_ = 0;
+  } hook(store_.get());
+  // The second round holds what the first made possible: the outcome of c or sub.y, or both, and then d's disk
+  // and the end.
+  store_->SetHooks(&hook);
+  auto h = executor_->Start(testing::SampleDag(), Json{{"tag", "whole"}});
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  auto r = h->Wait();
+  store_->SetHooks(nullptr);
+  ASSERT_FALSE(r.ok());  // halted: the log cannot be written
+  EXPECT_EQ(testing::RawContents(*store_), hook.before_);
+  EXPECT_EQ(LiveDisksWithTag(*datastore_, "whole"), 3);  // a, b and sub.x, from the first round
+  EXPECT_EQ(ReadRecord(h->id()).state, SagaState::kRunning);
+
+  // Resumed (as recovery does), it finishes: c and sub.y run again (they are idempotent), then d and the end.
+  Open();
+  auto record = ReadRecord(h->id());
+  auto events = SagaLog(store_.get()).ReadEvents(h->id());
+  ASSERT_TRUE(events.ok());
+  auto history = ReplaySagaLog(record, *events);
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  auto resumed = executor_->Resume(record, *history);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  auto end = resumed->Wait();
+  ASSERT_TRUE(end.ok()) << end.status().ToString();
+  EXPECT_EQ(end->state, SagaState::kSucceeded);
+  EXPECT_EQ(LiveDisksWithTag(*datastore_, "whole"), 4);
+  ExpectLegalLog(h->id(), SagaState::kSucceeded);
+}
+
 TEST_F(ExecutorTest, ALogWriteThatKeepsFailingHaltsTheSagaWithoutMarkingItDone) {
   FaultInjector faults;
   store_->SetHooks(&faults);
@@ -312,7 +403,8 @@ TEST_F(ExecutorTest, WithOnePoolThreadTransientWriteFailuresAreRetriedToSuccess)
   FaultInjector faults;
   store_->SetHooks(&faults);
   const uint64_t base = store_->write_attempts();
-  for (uint64_t k = 2; k <= 40; k += 2) faults.FailWrite(base + k, Status::Transient("busy"));
+  // Every other write fails, the first round's first try among them.
+  for (uint64_t k = 1; k <= 39; k += 2) faults.FailWrite(base + k, Status::Transient("busy"));
   auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "one-thread"}});
   store_->SetHooks(nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -320,7 +412,7 @@ TEST_F(ExecutorTest, WithOnePoolThreadTransientWriteFailuresAreRetriedToSuccess)
   ExpectLegalLog(r->id, SagaState::kSucceeded);
   const ExecutorStats stats = executor_->stats();
   EXPECT_GT(stats.action_retries, 0u);  // local steps whose batch failed ran again
-  EXPECT_GT(stats.log_retries, 0u);     // started/succeeded records of external steps were written again
+  EXPECT_GT(stats.log_retries, 0u);     // rounds (started/succeeded records of external steps too) written again
 }
 
 TEST_F(ExecutorTest, WithOnePoolThreadALocalStepWhoseBatchKeepsFailingUnwindsTheSaga) {
@@ -331,8 +423,10 @@ TEST_F(ExecutorTest, WithOnePoolThreadALocalStepWhoseBatchKeepsFailingUnwindsThe
   FaultInjector faults;
   store_->SetHooks(&faults);
   const uint64_t base = store_->write_attempts();
-  // Write base + 1 is the saga record; the next three are node a's batch, first run and two retries.
-  for (uint64_t k = 2; k <= 4; ++k) faults.FailWrite(base + k, Status::Transient("busy"));
+  // The saga's first round (its record with a, b and sub.x, all ready at once, and the starts of c and sub.y)
+  // fails three times: a's three runs are its three attempts; b and sub.x built on a's writes in the same
+  // round, so they simply run again after a (and never run once a has failed).
+  for (uint64_t k = 1; k <= 3; ++k) faults.FailWrite(base + k, Status::Transient("busy"));
   auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "batch-fails"}});
   store_->SetHooks(nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

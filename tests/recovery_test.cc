@@ -101,7 +101,9 @@ class RecoveryTest : public ::testing::Test {
 TEST_F(RecoveryTest, EveryInterruptionPointOfAForwardRunFinishesTheSaga) {
   uint64_t total = 0;
   Interrupt(0, "full", nullptr, &total);
-  ASSERT_GT(total, 5u);
+  // The sample saga goes in rounds: its record with a, b and sub.x and the starts of c and sub.y; then their
+  // outcomes with d and the end (once or in two rounds, as c and sub.y happen to finish).
+  ASSERT_GE(total, 2u);
   for (uint64_t n = 1; n <= total; ++n) {
     SCOPED_TRACE("interrupted before write " + std::to_string(n));
     std::string tag = "fw" + std::to_string(n);
@@ -208,10 +210,16 @@ TEST_F(RecoveryTest, ImpossibleOrCorruptLogMarksTheSagaStuckWithoutCrashing) {
 TEST_F(RecoveryTest, RecoveryInterruptedAtEveryWriteConvergesToTheSameEndState) {
   auto plan = std::make_shared<FaultPlan>();
   plan->FailAction("d", Status::InvalidRequest("injected"));
-  // A saga interrupted in the middle of its unwind...
+  // A saga interrupted in the middle of its unwind: the first interruption point that leaves it unwinding.
   uint64_t total = 0;
   Interrupt(0, "ref", plan, &total);
-  const uint64_t cut = total - 3;
+  uint64_t cut = 0;
+  for (uint64_t n = 1; n <= total && cut == 0; ++n) {
+    Uuid id = Interrupt(n, "find" + std::to_string(n), plan, nullptr);
+    if (!id.IsNil() && ReadRecord(*OpenStore(), id).state == SagaState::kUnwinding) cut = n;
+  }
+  ASSERT_NE(cut, 0u) << "no interruption point leaves the saga unwinding";
+  { auto db = OpenDb(); }  // the sagas left behind while looking are finished before the test proper
   for (uint64_t m = 1;; ++m) {
     SCOPED_TRACE("recovery interrupted before its write " + std::to_string(m));
     std::string tag = "rc" + std::to_string(m);

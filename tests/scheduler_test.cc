@@ -1,7 +1,7 @@
-// The scheduler decides what a saga does next from its nodes' states, and records its decision in the run: forward
-// it starts every node whose dependencies succeeded and finishes the saga once all have; unwinding it undoes
-// children before their parents, runs a started external node to its end before undoing it, waits for nodes in
-// flight, and finishes the saga failed once nothing is left to undo; stuck or stopping, it starts nothing.
+// The scheduler says which nodes of a saga can run or be undone now, from the nodes' states alone: forward, a
+// node once every dependency has succeeded or is staged in the open round (so a chain of local steps runs in one
+// round); unwinding, children before their parents, a started external node run to its end first; constant and
+// subsaga nodes follow their dependencies, staged with them or settled with them.
 #include "sagas/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -58,23 +58,32 @@ class SchedulerTest : public ::testing::Test {
     return out;
   }
 
-  // A step the scheduler planned has ended with `status`.
-  static void Ended(SagaRun& run, const std::string& name, NodeStatus status, Json output = Json(nullptr)) {
+  static void Set(SagaRun& run, const std::string& name, NodeStatus status, Json output = Json(nullptr)) {
     MutexLock lock(&run.mu);
-    const uint32_t i = Node(run, name);
-    run.nodes[i].status = status;
-    if (status == NodeStatus::kSucceeded) run.nodes[i].output = std::move(output);
-    run.tasks--;
+    NodeRt& n = run.nodes[Node(run, name)];
+    n.status = status;
+    if (!output.is_null()) n.output = std::move(output);
   }
-  // Sets a node's status without it having been planned (a state replayed from the log).
-  static void Set(SagaRun& run, const std::string& name, NodeStatus status) {
+  static NodeStatus StatusOf(SagaRun& run, const std::string& name) {
     MutexLock lock(&run.mu);
-    run.nodes[Node(run, name)].status = status;
+    return run.nodes[Node(run, name)].status;
   }
-
-  static SchedulePlan Plan(SagaRun& run, bool stopping = false) {
+  static std::vector<std::string> Runnable(SagaRun& run) {
     MutexLock lock(&run.mu);
-    return Schedule(run, stopping);
+    ResolvePseudoNodes(run);
+    return Names(run, ReadyToRun(run));
+  }
+  static std::vector<std::string> Undoable(SagaRun& run) {
+    MutexLock lock(&run.mu);
+    return Names(run, ReadyToUndo(run));
+  }
+  static bool Done(SagaRun& run) {
+    MutexLock lock(&run.mu);
+    return AllRan(run);
+  }
+  static bool Clean(SagaRun& run) {
+    MutexLock lock(&run.mu);
+    return Unwound(run);
   }
 
   SagaLog log_{nullptr};  // the runs' commit queues are never used
@@ -89,47 +98,43 @@ SagaDag Diamond() {
   return Must(b.Build());
 }
 
-TEST_F(SchedulerTest, ForwardStartsEachNodeOnceItsDependenciesSucceededAndFinishesWhenAllHave) {
+TEST_F(SchedulerTest, ForwardANodeIsReadyOnceEachDependencyHasSucceededAndTheSagaIsDoneWhenAllHave) {
   auto run = NewRun(Diamond());
+  EXPECT_EQ(Runnable(*run), std::vector<std::string>{"a"});
+  Set(*run, "a", NodeStatus::kRunning);
+  EXPECT_TRUE(Runnable(*run).empty());  // nothing new while a runs
 
-  SchedulePlan p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.forward), std::vector<std::string>{"a"});
-  EXPECT_TRUE(p.undo.empty());
-  EXPECT_FALSE(p.finish.has_value());
-  EXPECT_FALSE(p.complete);
-  {
-    MutexLock lock(&run->mu);
-    EXPECT_EQ(run->nodes[Node(*run, "a")].status, NodeStatus::kRunning);
-    EXPECT_EQ(run->tasks, 1);
-  }
-  // Nothing new while a runs.
-  p = Plan(*run);
-  EXPECT_TRUE(p.forward.empty());
-  EXPECT_FALSE(p.complete);
-
-  Ended(*run, "a", NodeStatus::kSucceeded);
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.forward), (std::vector<std::string>{"b", "c"}));
-
-  Ended(*run, "b", NodeStatus::kSucceeded);
-  p = Plan(*run);
-  EXPECT_TRUE(p.forward.empty());  // d waits for c too
-  Ended(*run, "c", NodeStatus::kSucceeded);
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.forward), std::vector<std::string>{"d"});
-
-  Ended(*run, "d", NodeStatus::kSucceeded);
-  p = Plan(*run);
-  EXPECT_TRUE(p.forward.empty());
-  ASSERT_TRUE(p.finish.has_value());
-  EXPECT_EQ(*p.finish, SagaState::kSucceeded);
-  EXPECT_FALSE(p.complete);
-  MutexLock lock(&run->mu);
-  EXPECT_TRUE(run->finishing);
-  EXPECT_EQ(run->tasks, 1);  // the final record's write
+  Set(*run, "a", NodeStatus::kSucceeded);
+  EXPECT_EQ(Runnable(*run), (std::vector<std::string>{"b", "c"}));
+  Set(*run, "b", NodeStatus::kSucceeded);
+  Set(*run, "c", NodeStatus::kRunning);
+  EXPECT_TRUE(Runnable(*run).empty());  // d waits for c too
+  Set(*run, "c", NodeStatus::kSucceeded);
+  EXPECT_EQ(Runnable(*run), std::vector<std::string>{"d"});
+  EXPECT_FALSE(Done(*run));
+  Set(*run, "d", NodeStatus::kSucceeded);
+  EXPECT_TRUE(Runnable(*run).empty());
+  EXPECT_TRUE(Done(*run));
 }
 
-TEST_F(SchedulerTest, ConstantAndSubsagaNodesResolveAtOnceAndNeverRun) {
+TEST_F(SchedulerTest, AStagedParentMakesItsChildrenReadyInTheSameRound) {
+  auto run = NewRun(Diamond());
+  // a ran in the open round, its outcome not durable yet: b and c may build on it in that round.
+  Set(*run, "a", NodeStatus::kStaged);
+  EXPECT_EQ(Runnable(*run), (std::vector<std::string>{"b", "c"}));
+  Set(*run, "b", NodeStatus::kStaged);
+  Set(*run, "c", NodeStatus::kStaged);
+  EXPECT_EQ(Runnable(*run), std::vector<std::string>{"d"});
+  Set(*run, "d", NodeStatus::kStaged);
+  EXPECT_TRUE(Done(*run));  // the final record may go out with the same round
+  // Waiting, starting or running nodes have not run.
+  Set(*run, "c", NodeStatus::kWaiting);
+  EXPECT_FALSE(Done(*run));
+  Set(*run, "c", NodeStatus::kStarting);
+  EXPECT_FALSE(Done(*run));
+}
+
+TEST_F(SchedulerTest, ConstantAndSubsagaNodesResolveWithTheirDependenciesAndNeverRun) {
   DagBuilder sub("sub");
   sub.Append(NodeSpec::Action("x", "x"));
   const SagaDag sub_dag = Must(sub.Build());
@@ -139,90 +144,79 @@ TEST_F(SchedulerTest, ConstantAndSubsagaNodesResolveAtOnceAndNeverRun) {
   b.Append(NodeSpec::Action("after", "x"));
   auto run = NewRun(Must(b.Build()));
 
-  SchedulePlan p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.forward), std::vector<std::string>{"s.x"});  // k and the subsaga's start resolved
+  EXPECT_EQ(Runnable(*run), std::vector<std::string>{"s.x"});  // k and the subsaga's start resolved
   {
     MutexLock lock(&run->mu);
     EXPECT_EQ(run->nodes[Node(*run, "k")].status, NodeStatus::kSucceeded);
     EXPECT_EQ(run->nodes[Node(*run, "k")].output, (Json{{"size", 7}}));
     EXPECT_EQ(run->scope_params[1], (Json{{"size", 7}}));  // the subsaga's params: k's output
   }
-  Ended(*run, "s.x", NodeStatus::kSucceeded, Json("x-out"));
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.forward), std::vector<std::string>{"after"});
-  MutexLock lock(&run->mu);
-  EXPECT_EQ(run->nodes[Node(*run, "s")].output, Json("x-out"));  // the subsaga's output: its last node's
-}
-
-TEST_F(SchedulerTest, AFailingSagaStartsNoNewForwardNode) {
-  auto run = NewRun(Diamond());
-  Plan(*run);
-  Ended(*run, "a", NodeStatus::kSucceeded);
+  Set(*run, "s.x", NodeStatus::kStaged, Json("x-out"));
+  EXPECT_EQ(Runnable(*run), std::vector<std::string>{"after"});
+  EXPECT_EQ(StatusOf(*run, "s"), NodeStatus::kStaged);  // staged with the step it ends on
   {
     MutexLock lock(&run->mu);
-    run->failing = true;
+    EXPECT_EQ(run->nodes[Node(*run, "s")].output, Json("x-out"));  // the subsaga's output: its last node's
   }
-  SchedulePlan p = Plan(*run);
-  EXPECT_TRUE(p.forward.empty());
-  EXPECT_FALSE(p.finish.has_value());
+  // The round is written: s.x succeeded, and the end node settles with it.
+  Set(*run, "s.x", NodeStatus::kSucceeded);
+  {
+    MutexLock lock(&run->mu);
+    SettlePseudoNodes(*run);
+  }
+  EXPECT_EQ(StatusOf(*run, "s"), NodeStatus::kSucceeded);
 }
 
-TEST_F(SchedulerTest, UnwindingUndoesChildrenBeforeTheirParentsAndThenFinishesFailed) {
+TEST_F(SchedulerTest, APseudoNodeStagedWithADroppedRoundIsPendingAgain) {
+  DagBuilder b("pseudo");
+  b.Append(NodeSpec::Action("a", "x"));
+  b.Append(NodeSpec::Constant("k", Json(1)));
+  b.Append(NodeSpec::Action("b", "x"));
+  auto run = NewRun(Must(b.Build()));
+  Set(*run, "a", NodeStatus::kStaged);
+  EXPECT_EQ(Runnable(*run), std::vector<std::string>{"b"});
+  EXPECT_EQ(StatusOf(*run, "k"), NodeStatus::kStaged);
+  // The round's batch failed: a runs again, and k with it.
+  Set(*run, "a", NodeStatus::kPending);
+  {
+    MutexLock lock(&run->mu);
+    SettlePseudoNodes(*run);
+  }
+  EXPECT_EQ(StatusOf(*run, "k"), NodeStatus::kPending);
+  EXPECT_EQ(Runnable(*run), std::vector<std::string>{"a"});
+}
+
+TEST_F(SchedulerTest, UnwindingUndoesChildrenBeforeTheirParents) {
   auto run = NewRun(Diamond());
   for (const char* n : {"a", "b", "c"}) Set(*run, n, NodeStatus::kSucceeded);
   Set(*run, "d", NodeStatus::kFailed);
-  {
-    MutexLock lock(&run->mu);
-    run->mode = SagaState::kUnwinding;
-  }
+  EXPECT_EQ(Undoable(*run), (std::vector<std::string>{"c", "b"}));  // a waits for both children
+  EXPECT_FALSE(Clean(*run));
 
-  SchedulePlan p = Plan(*run);
-  EXPECT_TRUE(p.forward.empty());
-  EXPECT_EQ(Names(*run, p.undo), (std::vector<std::string>{"b", "c"}));  // a waits for both children
-  EXPECT_FALSE(p.finish.has_value());
-
-  Ended(*run, "b", NodeStatus::kUndone);
-  p = Plan(*run);
-  EXPECT_TRUE(p.undo.empty());  // c is still being undone
-  Ended(*run, "c", NodeStatus::kUndone);
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.undo), std::vector<std::string>{"a"});
-  EXPECT_FALSE(p.finish.has_value());
-
-  Ended(*run, "a", NodeStatus::kUndone);
-  p = Plan(*run);
-  EXPECT_TRUE(p.undo.empty());
-  ASSERT_TRUE(p.finish.has_value());
-  EXPECT_EQ(*p.finish, SagaState::kFailed);
-  MutexLock lock(&run->mu);
-  EXPECT_TRUE(run->finishing);
+  Set(*run, "b", NodeStatus::kUndone);
+  Set(*run, "c", NodeStatus::kUndoing);
+  EXPECT_TRUE(Undoable(*run).empty());  // c is still being undone
+  Set(*run, "c", NodeStatus::kUndoStaged);  // undone in the open round: a may follow in it
+  EXPECT_EQ(Undoable(*run), std::vector<std::string>{"a"});
+  Set(*run, "a", NodeStatus::kUndone);
+  Set(*run, "c", NodeStatus::kUndone);
+  EXPECT_TRUE(Undoable(*run).empty());
+  EXPECT_TRUE(Clean(*run));
 }
 
 TEST_F(SchedulerTest, UnwindingWaitsForANodeInFlightThenUndoesItToo) {
   auto run = NewRun(Diamond());
-  Plan(*run);
-  Ended(*run, "a", NodeStatus::kSucceeded);
-  Plan(*run);  // b and c start
-  Ended(*run, "b", NodeStatus::kFailed);
-  {
-    MutexLock lock(&run->mu);
-    run->mode = SagaState::kUnwinding;
-  }
-
-  SchedulePlan p = Plan(*run);
-  EXPECT_TRUE(p.undo.empty());  // a's child c is still running
-  EXPECT_FALSE(p.finish.has_value());
-  Ended(*run, "c", NodeStatus::kSucceeded);
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.undo), std::vector<std::string>{"c"});
-  EXPECT_TRUE(p.forward.empty());  // d never starts
-  Ended(*run, "c", NodeStatus::kUndone);
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.undo), std::vector<std::string>{"a"});
-  Ended(*run, "a", NodeStatus::kUndone);
-  p = Plan(*run);
-  ASSERT_TRUE(p.finish.has_value());
-  EXPECT_EQ(*p.finish, SagaState::kFailed);
+  Set(*run, "a", NodeStatus::kSucceeded);
+  Set(*run, "b", NodeStatus::kFailed);
+  Set(*run, "c", NodeStatus::kRunning);
+  EXPECT_TRUE(Undoable(*run).empty());  // a's child c is still running
+  EXPECT_FALSE(Clean(*run));
+  Set(*run, "c", NodeStatus::kSucceeded);
+  EXPECT_EQ(Undoable(*run), std::vector<std::string>{"c"});
+  Set(*run, "c", NodeStatus::kUndone);
+  EXPECT_EQ(Undoable(*run), std::vector<std::string>{"a"});
+  Set(*run, "a", NodeStatus::kUndone);
+  EXPECT_TRUE(Clean(*run));  // d never ran
 }
 
 TEST_F(SchedulerTest, AStartedExternalNodeIsRunToItsEndBeforeItAndItsParentsAreUndone) {
@@ -235,80 +229,24 @@ TEST_F(SchedulerTest, AStartedExternalNodeIsRunToItsEndBeforeItAndItsParentsAreU
   {
     MutexLock lock(&run->mu);
     run->nodes[Node(*run, "ext")].started_logged = true;  // its `started` is durable, its outcome is not
-    run->mode = SagaState::kUnwinding;
+    EXPECT_EQ(Names(*run, StartedButUnfinished(*run)), std::vector<std::string>{"ext"});
   }
-
-  SchedulePlan p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.forward), std::vector<std::string>{"ext"});
-  EXPECT_TRUE(p.undo.empty());  // not a: its child ext is not clear
-  Ended(*run, "ext", NodeStatus::kSucceeded);
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.undo), std::vector<std::string>{"ext"});
-  Ended(*run, "ext", NodeStatus::kUndone);
-  p = Plan(*run);
-  EXPECT_EQ(Names(*run, p.undo), std::vector<std::string>{"a"});
+  EXPECT_TRUE(Undoable(*run).empty());  // not a: its child ext is not clear
+  EXPECT_FALSE(Clean(*run));
+  Set(*run, "ext", NodeStatus::kSucceeded);
+  EXPECT_EQ(Undoable(*run), std::vector<std::string>{"ext"});
+  Set(*run, "ext", NodeStatus::kUndone);
+  EXPECT_EQ(Undoable(*run), std::vector<std::string>{"a"});
 }
 
-TEST_F(SchedulerTest, AStuckSagaCompletesWithItsErrorOnceItsStepsHaveEnded) {
+TEST_F(SchedulerTest, WaitingStepsKeepTheSagaFromBeingUnwound) {
   auto run = NewRun(Diamond());
-  {
-    MutexLock lock(&run->mu);
-    run->mode = SagaState::kStuck;
-    run->record.error_node = static_cast<int32_t>(Node(*run, "b"));
-    run->record.error_code = static_cast<uint8_t>(Code::kConflict);
-    run->record.error = "the undo cannot be done";
-    run->tasks = 1;  // a step still in flight
-  }
-  SchedulePlan p = Plan(*run);
-  EXPECT_FALSE(p.complete);
-  EXPECT_TRUE(p.forward.empty() && p.undo.empty());
-
-  {
-    MutexLock lock(&run->mu);
-    run->tasks = 0;
-  }
-  p = Plan(*run);
-  EXPECT_TRUE(p.complete);
-  ASSERT_TRUE(p.result.has_value());
-  EXPECT_EQ(p.result->id, run->id());
-  EXPECT_EQ(p.result->state, SagaState::kStuck);
-  EXPECT_EQ(p.result->error_node, "b");
-  EXPECT_EQ(p.result->error, Status::Conflict("the undo cannot be done"));
-}
-
-TEST_F(SchedulerTest, AStoppingExecutorStartsNothingAndHaltsTheRunOnceItsStepsEnded) {
-  auto run = NewRun(Diamond());
-  Plan(*run);  // a starts
-
-  SchedulePlan p = Plan(*run, /*stopping=*/true);
-  EXPECT_FALSE(p.complete);
-  Ended(*run, "a", NodeStatus::kSucceeded);
-  p = Plan(*run, /*stopping=*/true);
-  EXPECT_TRUE(p.forward.empty());  // b and c could run, but do not
-  EXPECT_TRUE(p.complete);
-  EXPECT_FALSE(p.result.has_value());
-  MutexLock lock(&run->mu);
-  ASSERT_TRUE(run->halted.has_value());
-  EXPECT_EQ(*run->halted, Status::InvalidRequest("the executor shut down"));
-  EXPECT_EQ(run->nodes[Node(*run, "b")].status, NodeStatus::kPending);
-}
-
-TEST_F(SchedulerTest, AHaltedRunCompletesWithoutAResultOnceItsStepsEnded) {
-  auto run = NewRun(Diamond());
-  Plan(*run);
-  {
-    MutexLock lock(&run->mu);
-    run->halted = Status::IOError("injected: the log cannot be written");
-  }
-  SchedulePlan p = Plan(*run);
-  EXPECT_FALSE(p.complete);
-  Ended(*run, "a", NodeStatus::kSucceeded);
-  p = Plan(*run);
-  EXPECT_TRUE(p.complete);
-  EXPECT_TRUE(p.forward.empty());
-  EXPECT_FALSE(p.result.has_value());
-  MutexLock lock(&run->mu);
-  EXPECT_EQ(*run->halted, Status::IOError("injected: the log cannot be written"));
+  Set(*run, "a", NodeStatus::kUndone);
+  Set(*run, "b", NodeStatus::kFailed);
+  Set(*run, "c", NodeStatus::kUndoWaiting);  // its undo retries after a backoff
+  EXPECT_FALSE(Clean(*run));
+  Set(*run, "c", NodeStatus::kUndoFailed);  // it gave up: the saga is stuck, never unwound
+  EXPECT_FALSE(Clean(*run));
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ struct ExecutorStats {
   uint64_t undo_retries = 0;
   uint64_t log_retries = 0;
   uint64_t lock_conflict_retries = 0;  // local steps run again after taking record locks out of order
+  uint64_t rounds = 0;                 // batches written for sagas (each one synced write)
 };
 
 class DatabaseImpl;
