@@ -119,25 +119,24 @@ void SagaDriver::CollectOutcomes(SagaRun& run, Round* round) {
 }
 
 void SagaDriver::BuildForward(const std::shared_ptr<SagaRun>& run, Round* round) {
-  SagaRun& r = *run;
   bool locals = true;  // false once a local step met a record lock out of order: this round must commit first
-  for (bool progress = true; progress && !r.failing;) {
+  for (bool progress = true; progress && !run->failing;) {
     progress = false;
     // An external step that ended while a local one ran (the saga's lock released) may have made children
     // ready: its outcome goes into the batch before theirs, as the log's order requires.
-    CollectOutcomes(r, round);
-    ResolvePseudoNodes(r);
-    for (uint32_t i : ReadyToRun(r)) {
-      NodeRt& n = r.nodes[i];
-      if (r.actions[i]->kind == ActionKind::kLocal) {
+    CollectOutcomes(*run, round);
+    ResolvePseudoNodes(*run);
+    for (uint32_t i : ReadyToRun(*run)) {
+      NodeRt& n = run->nodes[i];
+      if (run->actions[i]->kind == ActionKind::kLocal) {
         if (!locals) continue;
         locals = RunLocal(run, i, round);
         progress = true;
-        if (r.failing) break;
+        if (run->failing) break;
       } else if (n.started_logged) {
         // Recovered: its `started` is durable already, so it may run at once.
         n.status = NodeStatus::kRunning;
-        r.tasks++;
+        run->tasks++;
         round->launch.push_back(i);
       } else {
         n.status = NodeStatus::kStarting;
@@ -146,37 +145,36 @@ void SagaDriver::BuildForward(const std::shared_ptr<SagaRun>& run, Round* round)
       }
     }
   }
-  ResolvePseudoNodes(r);
-  if (!r.failing && !r.finishing && AllRan(r)) Finish(r, SagaState::kSucceeded, round);
+  ResolvePseudoNodes(*run);
+  if (!run->failing && !run->finishing && AllRan(*run)) Finish(*run, SagaState::kSucceeded, round);
 }
 
 void SagaDriver::BuildUnwind(const std::shared_ptr<SagaRun>& run, Round* round) {
-  SagaRun& r = *run;
-  if (r.stopping) return;
-  for (uint32_t i : StartedButUnfinished(r)) {
+  if (run->stopping) return;
+  for (uint32_t i : StartedButUnfinished(*run)) {
     // Started before a crash, outcome unknown: it runs to its end first, then it is undone.
-    r.nodes[i].status = NodeStatus::kRunning;
-    r.tasks++;
+    run->nodes[i].status = NodeStatus::kRunning;
+    run->tasks++;
     round->launch.push_back(i);
   }
   bool locals = true;
-  for (bool progress = true; progress && !r.stopping;) {
+  for (bool progress = true; progress && !run->stopping;) {
     progress = false;
-    CollectOutcomes(r, round);  // an external undo that ended frees its parents, its event first
-    for (uint32_t i : ReadyToUndo(r)) {
-      NodeRt& n = r.nodes[i];
-      if (!IsAction(r.record.nodes[i])) {
+    CollectOutcomes(*run, round);  // an external undo that ended frees its parents, its event first
+    for (uint32_t i : ReadyToUndo(*run)) {
+      NodeRt& n = run->nodes[i];
+      if (!IsAction(run->record.nodes[i])) {
         n.status = NodeStatus::kUndoStaged;  // no step of its own: undone with its children
         round->undone.push_back(i);
         progress = true;
-      } else if (r.actions[i]->kind == ActionKind::kLocal) {
+      } else if (run->actions[i]->kind == ActionKind::kLocal) {
         if (!locals) continue;
         locals = RunLocalUndo(run, i, round);
         progress = true;
-        if (r.stopping) break;
+        if (run->stopping) break;
       } else if (n.undo_started_logged) {
         n.status = NodeStatus::kUndoing;
-        r.tasks++;
+        run->tasks++;
         round->launch_undo.push_back(i);
       } else {
         n.status = NodeStatus::kUndoStarting;
@@ -185,15 +183,15 @@ void SagaDriver::BuildUnwind(const std::shared_ptr<SagaRun>& run, Round* round) 
       }
     }
   }
-  if (r.stopping || r.finishing) return;
+  if (run->stopping || run->finishing) return;
   // Unwound, counting what this round undoes: the final record commits with the last undos.
-  for (const auto& n : r.nodes) {
+  for (const auto& n : run->nodes) {
     const bool done = n.status == NodeStatus::kFailed || n.status == NodeStatus::kUndone ||
                       n.status == NodeStatus::kUndoStaged ||
                       (n.status == NodeStatus::kPending && !n.started_logged);
     if (!done) return;
   }
-  Finish(r, SagaState::kFailed, round);
+  Finish(*run, SagaState::kFailed, round);
 }
 
 void SagaDriver::Finish(SagaRun& r, SagaState state, Round* round) {
@@ -226,20 +224,19 @@ void SagaDriver::Finish(SagaRun& r, SagaState state, Round* round) {
 }
 
 bool SagaDriver::RunLocal(const std::shared_ptr<SagaRun>& run, uint32_t i, Round* round) {
-  SagaRun& r = *run;
-  NodeRt& n = r.nodes[i];
-  const ActionDef& def = *r.actions[i];
-  const std::string& name = r.qualified_names[i];
+  NodeRt& n = run->nodes[i];
+  const ActionDef& def = *run->actions[i];
+  const std::string& name = run->qualified_names[i];
   const uint32_t attempt = n.attempts + 1;
   const auto plan = host_->faults();
   n.status = NodeStatus::kRunning;
   WriteTxn& txn = *round->txn;
 
   // The action runs without the saga's lock: it is user code, and may wait for record locks.
-  r.mu.Unlock();
+  run->mu.Unlock();
   const int64_t start_ns = NowNs();
   const WriteTxn::Mark mark = txn.mark();
-  ActionContext ctx(&r, i, &txn, store_, attempt);
+  ActionContext ctx(run.get(), i, &txn, store_, attempt);
   auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
   Result<Json> out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx, "action");
   const bool conflict = !out.ok() && txn.lock_conflict();
@@ -250,13 +247,13 @@ bool SagaDriver::RunLocal(const std::shared_ptr<SagaRun>& run, uint32_t i, Round
   Status twice;
   if (out.ok() && plan && plan->ActionTwice(name)) {
     // Test seam: the action runs again over its own effects, as recovery would run it after a crash.
-    ActionContext again(&r, i, &txn, store_, attempt + 1);
+    ActionContext again(run.get(), i, &txn, store_, attempt + 1);
     Result<Json> second = Invoke(def.action, again, "action");
     if (!second.ok()) twice = second.status();
   }
-  r.mu.Lock();
+  run->mu.Lock();
   if (!twice.ok()) {
-    r.halted = Status::Internal(fmt::format("action of {} is not idempotent: its second run failed: {}", name,
+    run->halted = Status::Internal(fmt::format("action of {} is not idempotent: its second run failed: {}", name,
                                             twice.ToString()));
     n.status = NodeStatus::kPending;
     return false;
@@ -290,36 +287,44 @@ bool SagaDriver::RunLocal(const std::shared_ptr<SagaRun>& run, uint32_t i, Round
     n.status = NodeStatus::kPending;  // not run: recovery runs it at the next open
     return true;
   }
-  RecordFailure(r, i, error, attempt);
+  for (uint32_t d : run->record.nodes[i].deps) {
+    if (run->nodes[d].status != NodeStatus::kSucceeded) {
+      // It failed on a parent staged in this very round. Were this round then lost, its failure would reach
+      // the log before its parent's success: so it runs again once this round (and the parent) is durable,
+      // and only a failure there is recorded.
+      n.status = NodeStatus::kPending;
+      return false;
+    }
+  }
+  RecordFailure(*run, i, error, attempt);
   return true;
 }
 
 bool SagaDriver::RunLocalUndo(const std::shared_ptr<SagaRun>& run, uint32_t i, Round* round) {
-  SagaRun& r = *run;
-  NodeRt& n = r.nodes[i];
-  const ActionDef& def = *r.actions[i];
-  const std::string& name = r.qualified_names[i];
+  NodeRt& n = run->nodes[i];
+  const ActionDef& def = *run->actions[i];
+  const std::string& name = run->qualified_names[i];
   const uint32_t attempt = n.undo_attempts + 1;
   const auto plan = host_->faults();
   n.status = NodeStatus::kUndoing;
   WriteTxn& txn = *round->txn;
 
-  r.mu.Unlock();
+  run->mu.Unlock();
   const int64_t start_ns = NowNs();
   const WriteTxn::Mark mark = txn.mark();
-  ActionContext ctx(&r, i, &txn, store_, attempt);
+  ActionContext ctx(run.get(), i, &txn, store_, attempt);
   auto injected = plan ? plan->TakeUndoFault(name) : std::nullopt;
   Status st = injected ? *injected : (def.undo ? Invoke(def.undo, ctx, "undo") : Status::OK());
   const bool conflict = !st.ok() && txn.lock_conflict();
   if (!st.ok()) txn.RollbackTo(mark);
   Status twice;
   if (st.ok() && plan && plan->UndoTwice(name) && def.undo) {
-    ActionContext again(&r, i, &txn, store_, attempt + 1);
+    ActionContext again(run.get(), i, &txn, store_, attempt + 1);
     twice = Invoke(def.undo, again, "undo");
   }
-  r.mu.Lock();
+  run->mu.Lock();
   if (!twice.ok()) {
-    r.halted = Status::Internal(fmt::format("undo of {} is not idempotent: its second run failed: {}", name,
+    run->halted = Status::Internal(fmt::format("undo of {} is not idempotent: its second run failed: {}", name,
                                             twice.ToString()));
     n.status = NodeStatus::kSucceeded;
     return false;
@@ -347,11 +352,18 @@ bool SagaDriver::RunLocalUndo(const std::shared_ptr<SagaRun>& run, uint32_t i, R
     n.status = NodeStatus::kSucceeded;  // still to undo: recovery does it at the next open
     return true;
   }
+  for (uint32_t c : run->children[i]) {
+    if (run->nodes[c].status == NodeStatus::kUndoStaged) {
+      // Its child was undone in this very round: only once that is durable may the failure be logged.
+      n.status = NodeStatus::kSucceeded;
+      return false;
+    }
+  }
   if (st.IsRetryable()) {
     st = Status::FromCode(static_cast<uint8_t>(st.code()),
                           fmt::format("{} (gave up after {} attempts)", st.message(), attempt));
   }
-  RecordUndoFailure(r, i, st, attempt);
+  RecordUndoFailure(*run, i, st, attempt);
   return true;
 }
 

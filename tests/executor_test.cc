@@ -378,6 +378,24 @@ TEST_F(ExecutorTest, ARoundThatFailsToBeWrittenLeavesNothingOfAnyOfItsSteps) {
   ExpectLegalLog(h->id(), SagaState::kSucceeded);
 }
 
+// A step that fails on a parent staged in the same round is recorded failed only once the parent's success is
+// durable: were the round lost, the failure would otherwise reach the log before the parent's success.
+TEST_F(ExecutorTest, AFailureOnAParentStagedInTheSameRoundIsLoggedAfterTheParentEvenWhenTheRoundIsLost) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("n1", Status::InvalidRequest("injected"));
+  executor_->SetFaultPlan(plan);
+  FaultInjector faults;
+  store_->SetHooks(&faults);
+  faults.FailWrite(store_->write_attempts() + 1, Status::Transient("busy"));  // the first round is lost once
+  auto r = executor_->Run(testing::ChainDag(3), Json{{"tag", "deferred"}});
+  store_->SetHooks(nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kFailed);
+  EXPECT_EQ(r->error_node, "n1");
+  ExpectLegalLog(r->id, SagaState::kFailed);
+  ExpectNothingLeft(r->id, "deferred");
+}
+
 TEST_F(ExecutorTest, ALogWriteThatKeepsFailingHaltsTheSagaWithoutMarkingItDone) {
   FaultInjector faults;
   store_->SetHooks(&faults);

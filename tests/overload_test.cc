@@ -84,6 +84,10 @@ TEST_F(OverloadTest, AtAQuarterOfOperationsFailingSomeSagasUnwindAndNoneIsStuck)
   ExecutorOptions patient;
   patient.undo_retry.max_attempts = 64;
   patient.undo_retry.max_backoff = std::chrono::milliseconds(5);
+  // Forward steps get two attempts, so that retries running out is the rule here and not luck: an attach reads
+  // two records, so an attempt fails with probability 1 - 0.75^2, and two in a row with ~0.2. (With the default
+  // eight, no saga of this run failing was a 1-in-5 event once rounds cut the writes each step depends on.)
+  patient.forward_retry.max_attempts = 2;
   Open("harsh", patient);
   OverloadOptions o;
   o.instances = 12;
