@@ -47,12 +47,6 @@ void Batch::Clear() {
   payload_ = 0;
 }
 
-void Batch::RollbackTo(const Mark& m) {
-  rep_.resize(m.rep);
-  count_ = m.count;
-  payload_ = m.payload;
-}
-
 bool Batch::Reader::Next(Entry* e) {
   // The representation is only ever built by Add, so it is well formed: no bounds to check but the end.
   if (rep_.empty()) return false;

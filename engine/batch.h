@@ -54,16 +54,6 @@ class Batch {
     std::string_view rep_;
   };
 
-  // The position after the last entry and its undo: everything appended after a mark can be taken back.
-  struct Mark {
-    size_t rep = 0;
-    size_t count = 0;
-    size_t payload = 0;
-  };
-  Mark mark() const { return Mark{rep_.size(), count_, payload_}; }
-  // REQUIRES: `m` came from this batch and nothing before it was removed since.
-  void RollbackTo(const Mark& m);
-
  private:
   void Add(Op op, TableId table, std::string_view key, std::string_view value);
 

@@ -65,18 +65,21 @@ void WriteTxn::Stage(TableId table, std::string_view key, std::optional<std::str
   undo_.push_back(std::move(undo));
 }
 
-void WriteTxn::Put(TableId table, std::string_view key, std::string_view value) {
-  batch_.Put(table, key, value);
-  Stage(table, key, std::string(value));
-}
+void WriteTxn::Put(TableId table, std::string_view key, std::string_view value) { Stage(table, key, std::string(value)); }
 
-void WriteTxn::Delete(TableId table, std::string_view key) {
-  batch_.Delete(table, key);
-  Stage(table, key, std::nullopt);
+void WriteTxn::Delete(TableId table, std::string_view key) { Stage(table, key, std::nullopt); }
+
+void WriteTxn::AppendTo(Batch* batch) const {
+  for (const auto& [key, value] : staged_) {
+    if (value) {
+      batch->Put(key.first, key.second, *value);
+    } else {
+      batch->Delete(key.first, key.second);
+    }
+  }
 }
 
 void WriteTxn::RollbackTo(const Mark& m) {
-  batch_.RollbackTo(m.batch);
   while (undo_.size() > m.undo) {
     Undo& u = undo_.back();
     if (u.before) {
@@ -112,6 +115,10 @@ Status WriteTxn::Delete(std::string_view table, std::string_view key) {
   return Status::OK();
 }
 
-Status WriteTxn::Commit() { return store_->Write(batch_); }
+Status WriteTxn::Commit() {
+  Batch batch;
+  AppendTo(&batch);
+  return store_->Write(batch);
+}
 
 }  // namespace sagadb

@@ -56,20 +56,20 @@ class WriteTxn : public Txn {
   // Whether the stripe of `key` is held by this txn.
   bool Holds(std::string_view key) const;
 
-  bool empty() const { return batch_.empty(); }
+  bool empty() const { return staged_.empty(); }
 
   // Savepoints, for several operations sharing one txn (the local steps of one saga round): everything staged
   // after the mark can be taken back, the record locks taken since stay held (they are released with the txn's
   // others). Rolling back also clears lock_conflict.
   struct Mark {
-    Batch::Mark batch;
     size_t undo = 0;
   };
-  Mark mark() const { return Mark{batch_.mark(), undo_.size()}; }
+  Mark mark() const { return Mark{undo_.size()}; }
   // REQUIRES: `m` came from this txn, and no later mark was rolled back past it.
   void RollbackTo(const Mark& m);
-  // The staged writes, in order.
-  const Batch& batch() const { return batch_; }
+  // Appends what the txn leaves: one write per key, its last (a record staged by several steps of a round, an
+  // instance that eleven attaches updated, is written once).
+  void AppendTo(Batch* batch) const;
   Store* store() const { return store_; }
 
   // Writes the batch (synced) through Store::Write. Locks stay held until released.
@@ -82,7 +82,6 @@ class WriteTxn : public Txn {
 
   Store* store_;
   KeyLocks* locks_;
-  Batch batch_;
   Result<TableId> Resolve(std::string_view table) const;
 
   struct KeyOrder {

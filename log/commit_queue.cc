@@ -16,7 +16,7 @@ void CommitQueue::Submit(LogWrite write, Done done) {
     const uint64_t first_seq = next_seq_;
     Batch batch;
     for (Pending& p : group) {
-      if (p.write.txn != nullptr) batch.Append(p.write.txn->batch());
+      if (p.write.txn != nullptr) p.write.txn->AppendTo(&batch);
       for (const SagaEvent& e : p.write.events) log_->StageEvent(&batch, saga_, next_seq_++, e);
       if (p.write.record) log_->StageRecord(&batch, *p.write.record);
     }
