@@ -13,13 +13,36 @@ Uuid Uuid::Generate() {
   return id;
 }
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+}  // namespace
+
+// By hand rather than libuuid's uuid_parse: ids are parsed for every saga step (they travel in the params as
+// text), and uuid_parse's strtoul calls were 3% of an instance-create's instructions. The same form is accepted.
 std::optional<Uuid> Uuid::Parse(std::string_view text) {
   if (text.size() != 36) return std::nullopt;
-  char buf[37];
-  std::memcpy(buf, text.data(), 36);
-  buf[36] = '\0';
   Uuid id;
-  if (uuid_parse(buf, id.bytes.data()) != 0) return std::nullopt;
+  size_t out = 0;
+  for (size_t i = 0; i < 36;) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    const int hi = HexValue(text[i]), lo = HexValue(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id.bytes[out++] = static_cast<uint8_t>(hi << 4 | lo);
+    i += 2;
+  }
   return id;
 }
 
@@ -35,9 +58,14 @@ bool Uuid::IsNil() const {
 }
 
 std::string Uuid::ToString() const {
-  char buf[37];
-  uuid_unparse_lower(bytes.data(), buf);
-  return std::string(buf, 36);
+  std::string out(36, '-');
+  size_t i = 0;
+  for (uint8_t b : bytes) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) ++i;
+    out[i++] = kHexDigits[b >> 4];
+    out[i++] = kHexDigits[b & 0xf];
+  }
+  return out;
 }
 
 }  // namespace sagadb
