@@ -31,11 +31,29 @@ Status BasicDomain::RegisterActions(ActionRegistry& registry) {
 ActionContext::ActionContext(const SagaRun* run, uint32_t node, Txn* txn, const Store* store, uint32_t attempt)
     : run_(run), node_(node), txn_(txn), store_(store), attempt_(attempt) {}
 
-const Json& ActionContext::params() const NO_THREAD_SAFETY_ANALYSIS {
-  return run_->scope_params[run_->record.nodes[node_].scope];
+const std::shared_ptr<const Json>& NullJson() {
+  static const std::shared_ptr<const Json> null = std::make_shared<const Json>();
+  return null;
 }
 
-const Json& ActionContext::output() const { return run_->nodes[node_].output; }
+const Json& ActionContext::params() const { return *run_->scope_params[run_->dag_node(node_).scope]; }
+
+std::shared_ptr<const void> ActionContext::CachedParams(const std::type_info& type) const {
+  const uint32_t scope = run_->dag_node(node_).scope;
+  MutexLock lock(&run_->params_mu);
+  if (scope >= run_->params_cache.size()) return nullptr;
+  auto it = run_->params_cache[scope].find(std::type_index(type));
+  return it == run_->params_cache[scope].end() ? nullptr : it->second;
+}
+
+void ActionContext::CacheParams(const std::type_info& type, std::shared_ptr<const void> value) const {
+  const uint32_t scope = run_->dag_node(node_).scope;
+  MutexLock lock(&run_->params_mu);
+  if (run_->params_cache.size() <= scope) run_->params_cache.resize(run_->scope_params.size());
+  run_->params_cache[scope].emplace(std::type_index(type), std::move(value));
+}
+
+const Json& ActionContext::output() const { return *run_->nodes[node_].output; }
 
 const Uuid& ActionContext::saga_id() const { return run_->id(); }
 
@@ -59,7 +77,7 @@ Result<Json> ActionContext::Lookup(std::string_view name) const NO_THREAD_SAFETY
     if (i >= nodes.size() || seen[i]) continue;
     seen[i] = true;
     if (nodes[i].scope == scope && nodes[i].name == name && nodes[i].kind != NodeKind::kSubsagaStart) {
-      return run_->nodes[i].output;
+      return *run_->nodes[i].output;
     }
     // Do not climb out of a subsaga: its start node is where its scope begins.
     if (nodes[i].kind == NodeKind::kSubsagaStart && nodes[i].scope == scope) continue;

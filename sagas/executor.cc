@@ -161,8 +161,8 @@ Result<std::shared_ptr<SagaRun>> SagaExecutor::NewRun(SagaRecord record, Json pa
   run->children = std::move(children);
   run->qualified_names = std::move(names);
   run->nodes.resize(n);
-  run->scope_params.resize(scopes);
-  run->scope_params[0] = run->params;
+  run->scope_params.assign(scopes, NullJson());
+  run->scope_params[0] = std::make_shared<const Json>(run->params);
   return run;
 }
 
@@ -222,7 +222,8 @@ Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& hi
         case LoggedStatus::kUndoStarted:
         case LoggedStatus::kUndone:
         case LoggedStatus::kUndoFailed: {
-          SAGADB_ASSIGN_OR_RETURN(n.output, ParseJson(h.output, fmt::format("output of node {}", i)));
+          SAGADB_ASSIGN_OR_RETURN(Json output, ParseJson(h.output, fmt::format("output of node {}", i)));
+          n.output = std::make_shared<const Json>(std::move(output));
           n.status = h.status == LoggedStatus::kUndone       ? NodeStatus::kUndone
                      : h.status == LoggedStatus::kUndoFailed ? NodeStatus::kUndoFailed
                                                              : NodeStatus::kSucceeded;

@@ -39,7 +39,7 @@ void SagaDriver::RunExternal(std::shared_ptr<SagaRun> run, uint32_t i, uint32_t 
       n.start_ns = start_ns;
       SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
       e.output = out->dump();
-      n.output = std::move(*out);
+      n.output = std::make_shared<const Json>(std::move(*out));
       n.outcome = std::move(e);
       n.status = NodeStatus::kStaged;
     } else if (out.status().IsRetryable() && attempt < options_->forward_retry.max_attempts && !host_->stopping()) {

@@ -210,7 +210,7 @@ void SagaDriver::Finish(SagaRun& r, SagaState state, Round* round) {
         sinks++;
       }
     }
-    if (sinks == 1) result.output = r.nodes[last].output;
+    if (sinks == 1) result.output = *r.nodes[last].output;
     record.output = result.output.dump();
   } else if (record.error_node >= 0) {
     result.error_node = r.qualified_names[record.error_node];
@@ -265,7 +265,7 @@ bool SagaDriver::RunLocal(const std::shared_ptr<SagaRun>& run, uint32_t i, Round
     n.status = NodeStatus::kStaged;
     SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
     e.output = out->dump();
-    n.output = std::move(*out);
+    n.output = std::make_shared<const Json>(std::move(*out));
     round->events.push_back(std::move(e));
     round->staged.push_back(i);
     return true;

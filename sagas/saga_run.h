@@ -18,9 +18,11 @@
 // action.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <typeindex>
 #include <vector>
 
 #include "base/mutex.h"
@@ -31,6 +33,9 @@
 #include "schema/records.h"
 
 namespace sagadb {
+
+// A shared null JSON value, the output of a node that has none (yet).
+const std::shared_ptr<const Json>& NullJson();
 
 enum class NodeStatus : uint8_t {
   kPending,
@@ -52,7 +57,9 @@ struct NodeRt {
   NodeStatus status = NodeStatus::kPending;
   bool started_logged = false;       // external: `started` is durable (recovery re-runs such a node)
   bool undo_started_logged = false;  // external: `undo_started` is durable
-  Json output;                       // set when the node ran, read-only from then on
+  // Set when the node ran, read-only from then on; shared, never copied, with the constant and subsaga nodes
+  // that pass it on and the scope params it becomes.
+  std::shared_ptr<const Json> output = NullJson();
   uint32_t attempts = 0;             // of the action (or, while unwinding, of the undo)
   uint32_t undo_attempts = 0;
   uint32_t lock_conflicts = 0;       // runs that met a record lock out of order (not counted as attempts)
@@ -98,7 +105,10 @@ class SagaRun {
   CommitQueue commits;
 
   // Scope params, set when the scope's start node succeeds (under mu); read-only to the scope's nodes after.
-  std::vector<Json> scope_params;
+  std::vector<std::shared_ptr<const Json>> scope_params;
+  // Each scope's params converted to the types its actions asked for (ActionContext::Params), by scope.
+  mutable Mutex params_mu;
+  mutable std::vector<std::map<std::type_index, std::shared_ptr<const void>>> params_cache GUARDED_BY(params_mu);
 
   // The id, which never changes (safe to read without mu).
   const Uuid& id() const NO_THREAD_SAFETY_ANALYSIS { return record.id; }

@@ -5,10 +5,10 @@ namespace {
 
 bool IsAction(const DagNode& n) { return n.kind == NodeKind::kAction; }
 
-Json ParseConstant(const std::string& text) {
-  if (text.empty()) return Json();
+std::shared_ptr<const Json> ParseConstant(const std::string& text) {
+  if (text.empty()) return NullJson();
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return j.is_discarded() ? Json() : j;
+  return j.is_discarded() ? NullJson() : std::make_shared<const Json>(std::move(j));
 }
 
 bool DepsRan(const SagaRun& run, uint32_t i) REQUIRES(run.mu) {

@@ -39,8 +39,8 @@ class SchedulerTest : public ::testing::Test {
       for (uint32_t d : record.nodes[i].deps) run->children[d].push_back(i);
     }
     run->nodes.resize(n);
-    run->scope_params.resize(record.scopes.size());
-    run->scope_params[0] = run->params;
+    run->scope_params.assign(record.scopes.size(), NullJson());
+    run->scope_params[0] = std::make_shared<const Json>(run->params);
     return run;
   }
 
@@ -62,7 +62,7 @@ class SchedulerTest : public ::testing::Test {
     MutexLock lock(&run.mu);
     NodeRt& n = run.nodes[Node(run, name)];
     n.status = status;
-    if (!output.is_null()) n.output = std::move(output);
+    if (!output.is_null()) n.output = std::make_shared<const Json>(std::move(output));
   }
   static NodeStatus StatusOf(SagaRun& run, const std::string& name) {
     MutexLock lock(&run.mu);
@@ -148,15 +148,15 @@ TEST_F(SchedulerTest, ConstantAndSubsagaNodesResolveWithTheirDependenciesAndNeve
   {
     MutexLock lock(&run->mu);
     EXPECT_EQ(run->nodes[Node(*run, "k")].status, NodeStatus::kSucceeded);
-    EXPECT_EQ(run->nodes[Node(*run, "k")].output, (Json{{"size", 7}}));
-    EXPECT_EQ(run->scope_params[1], (Json{{"size", 7}}));  // the subsaga's params: k's output
+    EXPECT_EQ(*run->nodes[Node(*run, "k")].output, (Json{{"size", 7}}));
+    EXPECT_EQ(*run->scope_params[1], (Json{{"size", 7}}));  // the subsaga's params: k's output
   }
   Set(*run, "s.x", NodeStatus::kStaged, Json("x-out"));
   EXPECT_EQ(Runnable(*run), std::vector<std::string>{"after"});
   EXPECT_EQ(StatusOf(*run, "s"), NodeStatus::kStaged);  // staged with the step it ends on
   {
     MutexLock lock(&run->mu);
-    EXPECT_EQ(run->nodes[Node(*run, "s")].output, Json("x-out"));  // the subsaga's output: its last node's
+    EXPECT_EQ(*run->nodes[Node(*run, "s")].output, Json("x-out"));  // the subsaga's output: its last node's
   }
   // The round is written: s.x succeeded, and the end node settles with it.
   Set(*run, "s.x", NodeStatus::kSucceeded);

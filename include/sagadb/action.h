@@ -36,9 +36,11 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 
 #include "sagadb/dag.h"
 #include "sagadb/status.h"
@@ -108,7 +110,8 @@ class ActionContext {
 
   // The params of the node's scope: the saga's params, or inside a subsaga the subsaga's params.
   const Json& params() const;
-  // The params converted to T (nlohmann::json from_json), or InvalidRequest if they do not fit.
+  // The params converted to T (nlohmann::json from_json), or InvalidRequest if they do not fit. Converted once
+  // per saga and scope (every step of a saga asks for them, and they never change), then copied.
   template <typename T>
   Result<T> Params() const;
 
@@ -133,6 +136,10 @@ class ActionContext {
   uint32_t attempt() const { return attempt_; }
 
  private:
+  // The scope's params already converted to `type`, or null.
+  std::shared_ptr<const void> CachedParams(const std::type_info& type) const;
+  void CacheParams(const std::type_info& type, std::shared_ptr<const void> value) const;
+
   const SagaRun* run_;
   uint32_t node_;
   Txn* txn_;
@@ -152,7 +159,10 @@ Result<T> FromJson(const Json& j, std::string_view what) {
 
 template <typename T>
 Result<T> ActionContext::Params() const {
-  return FromJson<T>(params(), "saga params");
+  if (auto cached = CachedParams(typeid(T))) return *static_cast<const T*>(cached.get());
+  Result<T> converted = FromJson<T>(params(), "saga params");
+  if (converted.ok()) CacheParams(typeid(T), std::make_shared<const T>(*converted));
+  return converted;
 }
 
 template <typename T>
