@@ -72,8 +72,16 @@ nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks,
                    volumes ? VolumesDirFor(volumes->path()) : std::string());
   nlohmann::json rows = nlohmann::json::array();
   for (int threads : concurrency) {
-    const uint64_t sagas = c.quick ? static_cast<uint64_t>(2 * threads) : static_cast<uint64_t>(std::max(60, 12 * threads));
+    // Several seconds per level, after a warm-up at the same concurrency (not measured).
+    const uint64_t sagas = c.quick ? static_cast<uint64_t>(2 * threads)
+                                   : static_cast<uint64_t>(threads == 1 ? 300 : std::max(600, 60 * threads));
     const std::string prefix = fmt::format("c{}", threads);
+    if (!c.quick) {
+      RunConcurrently(threads, static_cast<uint64_t>(2 * threads), [&](int, uint64_t i) {
+        auto h = db->CreateInstance(Request(prefix + "w", i, disks));
+        return h.ok() && h->Wait().ok();
+      });
+    }
     const uint64_t writes_before = StoreOf(*db).synced_writes();
     const uint64_t bytes_before = StoreOf(*db).bytes_written();
     const uint64_t attempts_before = StoreOf(*db).write_attempts();
