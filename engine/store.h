@@ -11,6 +11,8 @@
 // StoreOptions::sync is off. That one place is also the fault-injection seam (StoreHooks) and where synced writes
 // are counted. Nothing else reaches RocksDB: readers get values, cursors and snapshots, never the database.
 //
+// RocksDB's diagnostic log (LOG) is written by sagadb (engine/info_log.h).
+//
 // Tables are column families. The engine's own have fixed ids below kFirstDomainTable; a domain's tables are
 // created the first time a program that declares them opens the database for writing, and are listed in the
 // metadata so that any later program (the sagadb tool, a program without that domain) opens them too. A column
