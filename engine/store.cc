@@ -3,15 +3,19 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <system_error>
+#include <utility>
 
 #include "engine/info_log.h"
 #include "engine/keys.h"
@@ -74,9 +78,69 @@ class RocksCursor : public Cursor {
   std::string table_;
 };
 
+// "1.5 MiB"
+std::string Bytes(uint64_t n) {
+  if (n < 1024) return fmt::format("{} bytes", n);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = -1;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+// "12.0 KiB of 4.0 MiB free", or empty if the file system cannot say.
+std::string SpaceLeft(const std::string& path) {
+  struct statvfs v {};
+  if (::statvfs(path.c_str(), &v) != 0) return "";
+  return fmt::format("{} of {} free", Bytes(static_cast<uint64_t>(v.f_bavail) * v.f_frsize),
+                     Bytes(static_cast<uint64_t>(v.f_blocks) * v.f_frsize));
+}
+
+std::string_view ReasonName(rocksdb::BackgroundErrorReason reason) {
+  switch (reason) {
+    case rocksdb::BackgroundErrorReason::kFlush: return "flush";
+    case rocksdb::BackgroundErrorReason::kCompaction: return "compaction";
+    case rocksdb::BackgroundErrorReason::kWriteCallback: return "write";
+    case rocksdb::BackgroundErrorReason::kMemTable: return "memtable insert";
+    case rocksdb::BackgroundErrorReason::kManifestWrite: return "MANIFEST write";
+    case rocksdb::BackgroundErrorReason::kFlushNoWAL: return "flush";
+    case rocksdb::BackgroundErrorReason::kManifestWriteNoWAL: return "MANIFEST write";
+  }
+  return "background work";
+}
+
+bool Poisons(const Status& s) {
+  return s.code() == Code::kIOError || s.code() == Code::kCorruption || s.code() == Code::kNoSpace;
+}
+
 }  // namespace
 
+// RocksDB's background failures (a flush or compaction that could not write, a failed WAL write seen by its
+// error handler) poison the store like a failed Write, and RocksDB's own automatic recovery is refused: it would
+// write again, through files that already failed, on a disk that is still full.
+class Store::BackgroundErrors : public rocksdb::EventListener {
+ public:
+  explicit BackgroundErrors(Store* store) : store_(store) {}
+  const char* Name() const override { return "SagadbBackgroundErrors"; }
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) override {
+    if (bg_error->ok()) return;
+    store_->Poison(store_->Failure(*bg_error, ReasonName(reason)));
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error, bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+
+ private:
+  Store* const store_;
+};
+
 struct Store::Rocks {
+  // Declared first, destroyed last: the database uses it until it is closed.
+  std::shared_ptr<BackgroundErrors> listener;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by TableId
   rocksdb::ColumnFamilyHandle* default_handle = nullptr;
@@ -108,6 +172,9 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
   std::string msg = fmt::format("{}: {}", what, s.ToString());
   if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::SubCode::kSpaceLimit) {
+    return Status::NoSpace(fmt::format("no space left: {}", msg));
+  }
   if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return Status::Transient(std::move(msg));
   if (s.IsCorruption()) return Status::Corruption(std::move(msg));
   if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidRequest(std::move(msg));
@@ -145,6 +212,33 @@ Store::~Store() {
   }
 }
 
+Status Store::Failure(const rocksdb::Status& s, std::string_view what) const {
+  Status st = FromRocks(s, what);
+  if (st.code() != Code::kNoSpace) return st;
+  const std::string space = SpaceLeft(config_.path);
+  return Status::NoSpace(fmt::format("no space left on {}{}: {}: {}", config_.path,
+                                     space.empty() ? "" : " (" + space + ")", what, s.ToString()));
+}
+
+Status Store::Poison(const Status& error) {
+  MutexLock lock(&poison_mu_);
+  if (!poisoned_.load(std::memory_order_relaxed)) {
+    poison_ = error;
+    poisoned_.store(true, std::memory_order_release);
+    if (config_.logger != nullptr) {
+      config_.logger->Log(LogLevel::kError, fmt::format("store {}: {}; refusing writes until the database is reopened",
+                                                        config_.path, error.ToString()));
+    }
+  }
+  return poison_;
+}
+
+Status Store::poisoned() const {
+  if (!poisoned_.load(std::memory_order_acquire)) return Status::OK();
+  MutexLock lock(&poison_mu_);
+  return poison_;
+}
+
 rocksdb::ColumnFamilyHandle* Store::handle(TableId table) const { return rocks_->handles[table]; }
 
 Status Store::OpenDb() {
@@ -175,7 +269,7 @@ Status Store::OpenDb() {
     }
   } else {
     auto s = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
-    if (!s.ok()) return FromRocks(s, fmt::format("reading {}", path));
+    if (!s.ok()) return Failure(s, fmt::format("reading {}", path));
     if (std::find(existing.begin(), existing.end(), "meta") == existing.end()) {
       return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
     }
@@ -194,8 +288,17 @@ Status Store::OpenDb() {
   // Measured with sagadb_bench: synced batches at 32 writers 40k/s -> 52k/s, instance-create sagas +8%.
   db_options.allow_concurrent_memtable_write = false;
   rocks_->write_options.sync = o.sync;
-  // RocksDB's own logger aborts the process once a write of its log fails (engine/info_log.h).
-  if (config_.mode == OpenMode::kReadWrite) db_options.info_log = OpenInfoLog(path, o.keep_info_log_files);
+  if (config_.mode == OpenMode::kReadWrite) {
+    // A failure poisons the store (see store.h); RocksDB must not resume on its own, after a retryable I/O error
+    // (max_bgerror_resume_count) or once space is freed after NoSpace (refused by BackgroundErrors).
+    rocks_->listener = std::make_shared<BackgroundErrors>(this);
+    db_options.listeners.push_back(rocks_->listener);
+    db_options.max_bgerror_resume_count = 0;
+    // Closing writes nothing: what the memtables hold is in the synced WAL. (RocksDB flushes at shutdown only
+    // what was written without a WAL, which sagadb never does; said here so that it stays so.)
+    db_options.avoid_flush_during_shutdown = true;
+    db_options.info_log = OpenInfoLog(path, o.keep_info_log_files);
+  }
 
   // The tables, in TableId order: the engine's, then the domain tables that exist, then (read-write) the
   // declared ones that do not yet.
@@ -246,7 +349,7 @@ Status Store::OpenDb() {
                       "or use an inspection command",
                       path));
     }
-    return FromRocks(s, fmt::format("opening {}", path));
+    return Failure(s, fmt::format("opening {}", path));
   }
   rocks_->db.reset(raw);
   rocks_->default_handle = handles[0];
@@ -360,7 +463,11 @@ Status Store::Write(const Batch& batch) {
   }
   const uint64_t n = write_attempts_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (poisoned_.load(std::memory_order_acquire)) {
-    return Status::IOError("an earlier write failed; the store refuses writes until it is reopened");
+    const Status first = poisoned();
+    return Status::FromCode(static_cast<uint8_t>(first.code()),
+                            fmt::format("{} (an earlier failure: the store refuses writes until the database is "
+                                        "reopened)",
+                                        first.message()));
   }
   rocksdb::WriteBatch wb(batch.payload_bytes() + 16 * batch.count() + 32);
   Batch::Reader reader(batch);
@@ -375,14 +482,10 @@ Status Store::Write(const Batch& batch) {
   if (hooks != nullptr) SAGADB_RETURN_IF_ERROR(hooks->BeforeWrite(n));
   auto s = rocks_->db->Write(rocks_->write_options, &wb);
   if (!s.ok()) {
-    Status st = FromRocks(s, "write");
-    if (st.code() == Code::kIOError || st.code() == Code::kCorruption) {
-      if (!poisoned_.exchange(true) && config_.logger != nullptr) {
-        config_.logger->Log(LogLevel::kError, fmt::format("store {}: {}; refusing writes until reopened",
-                                                          config_.path, st.ToString()));
-      }
-    }
-    return st;
+    Status st = Failure(s, "write");
+    // The first failure is what every later write reports, this one included if another write (or RocksDB's
+    // background work) failed first: RocksDB refused this write because of that one.
+    return Poisons(st) ? Poison(st) : st;
   }
   if (rocks_->write_options.sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
   bytes_written_.fetch_add(batch.payload_bytes(), std::memory_order_relaxed);

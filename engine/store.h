@@ -11,6 +11,12 @@
 // StoreOptions::sync is off. That one place is also the fault-injection seam (StoreHooks) and where synced writes
 // are counted. Nothing else reaches RocksDB: readers get values, cursors and snapshots, never the database.
 //
+// A store that failed to write is poisoned (LevelDB's rule): the first write, sync, flush or compaction that
+// fails for a reason other than a transient one makes every later write fail at once with that first error,
+// until the database is reopened. Nothing is ever written again through files RocksDB saw fail, and RocksDB's
+// own recovery from background errors (its automatic resume, and the polling for free space after NoSpace) is
+// off: the next open is the recovery. A full file system is reported as NoSpace ("no space left on <path> ...").
+//
 // RocksDB's diagnostic log (LOG) is written by sagadb (engine/info_log.h).
 //
 // Tables are column families. The engine's own have fixed ids below kFirstDomainTable; a domain's tables are
@@ -32,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "engine/batch.h"
 #include "engine/write_hooks.h"
 #include "sagadb/logger.h"
@@ -73,8 +80,9 @@ struct StoreConfig {
   std::string secondary_path;
   // Not owned; may be null. Receives what the store has to say (a write that poisoned it).
   Logger* logger = nullptr;
-  // Test seams, not owned, must outlive the Store: an environment (one that simulates power loss), and hooks
-  // installed before Open returns (faults and crash points during what follows an open, such as recovery).
+  // Test seams, not owned, must outlive the Store: an environment (one that simulates power loss or fails
+  // writes), and hooks installed before Open returns (faults and crash points during what follows an open, such
+  // as recovery).
   rocksdb::Env* env = nullptr;
   StoreHooks* hooks = nullptr;
 };
@@ -111,7 +119,8 @@ class Store {
  public:
   // Opens or creates the database. Fails with InvalidRequest if the directory is not a sagadb database or was
   // written by a newer sagadb, with Conflict if another process holds it (kReadWrite), NotFound if there is no
-  // database and none may be created, and IOError for anything else RocksDB reports.
+  // database and none may be created, NoSpace if its file system is full, and IOError for anything else RocksDB
+  // reports.
   static Result<std::unique_ptr<Store>> Open(const StoreConfig& config);
 
   ~Store();
@@ -128,8 +137,13 @@ class Store {
   Result<std::string> Get(TableId table, std::string_view key, const Snapshot* snapshot = nullptr) const;
 
   // Applies the batch atomically; synced unless StoreOptions::sync is off. On any error nothing of the batch is
-  // visible. An IOError or Corruption from RocksDB poisons the store: every later write fails with it too.
+  // visible. An IOError, NoSpace or Corruption from RocksDB (or a failed flush or compaction) poisons the store:
+  // every later write fails at once with the first error's code and message. A write refused by the hooks does
+  // not poison it.
   Status Write(const Batch& batch);
+
+  // The error that poisoned the store; OK while it accepts writes.
+  Status poisoned() const;
 
   // A cursor over one table. For kSecondary, reflects the last CatchUp. With a snapshot, as of that snapshot.
   std::unique_ptr<Cursor> NewCursor(TableId table, const Snapshot* snapshot = nullptr) const;
@@ -160,10 +174,16 @@ class Store {
 
  private:
   struct Rocks;
+  class BackgroundErrors;
   explicit Store(StoreConfig config);
   Status OpenDb();
   Status InitMeta();
   rocksdb::ColumnFamilyHandle* handle(TableId table) const;
+  // A RocksDB failure as a sagadb Status: NoSpace (naming the database's path and what is left on its file
+  // system) for a full disk, otherwise as FromRocks.
+  Status Failure(const rocksdb::Status& s, std::string_view what) const;
+  // Poisons the store with `error` unless it already is; returns the error that poisoned it.
+  Status Poison(const Status& error) EXCLUDES(poison_mu_);
 
   StoreConfig config_;
   std::unique_ptr<Rocks> rocks_;
@@ -174,7 +194,9 @@ class Store {
   std::atomic<uint64_t> write_attempts_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<StoreHooks*> hooks_{nullptr};
-  std::atomic<bool> poisoned_{false};
+  std::atomic<bool> poisoned_{false};  // poison_ is set
+  mutable Mutex poison_mu_;
+  Status poison_ GUARDED_BY(poison_mu_);
 };
 
 // Converts a RocksDB status into a sagadb Status, prefixing `what`.
