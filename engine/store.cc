@@ -116,6 +116,41 @@ bool Poisons(const Status& s) {
   return s.code() == Code::kIOError || s.code() == Code::kCorruption || s.code() == Code::kNoSpace;
 }
 
+// What RocksDB makes in a new database's directory before it writes CURRENT, and sagadb's info log: all that a
+// creation interrupted (a full disk, a crash) before CURRENT leaves. None of it holds data, which lives in the
+// write-ahead log and table files, made only once CURRENT exists: creating the database there destroys nothing.
+bool OnlyCreationDebris(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool debris = name == "LOCK" || name == "LOG" || name.starts_with("LOG.old.") || name == "IDENTITY" ||
+                        name.starts_with("MANIFEST-") || name.ends_with(".dbtmp");
+    if (!debris || !it->is_regular_file(ec)) return false;
+  }
+  return !ec;
+}
+
+// Whether the RocksDB database at `path` (with only its default column family) holds no key at all: what a
+// creation interrupted after CURRENT but before sagadb's first table leaves. sagadb never writes the default
+// column family, and an empty database has nothing to lose.
+bool HoldsNothing(const rocksdb::DBOptions& options, const std::string& path) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::DBOptions read_only = options;
+  read_only.info_log.reset();
+  if (!rocksdb::DB::OpenForReadOnly(read_only, path, cfs, &handles, &raw).ok()) return false;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  bool empty;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[0]));
+    it->SeekToFirst();
+    empty = !it->Valid() && it->status().ok();
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  return empty;
+}
+
 }  // namespace
 
 // RocksDB's background failures (a flush or compaction that could not write, a failed WAL write seen by its
@@ -256,7 +291,7 @@ Status Store::OpenDb() {
     if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
       return Status::InvalidRequest(fmt::format("{} is not a directory", path));
     }
-    if (fs::is_directory(path, ec) && !fs::is_empty(path, ec)) {
+    if (fs::is_directory(path, ec) && !OnlyCreationDebris(path)) {
       return Status::InvalidRequest(fmt::format("{} is not a sagadb database (not empty, no database files)", path));
     }
     // A new database's directory, and any parent it lacks, are made here; the database's own is private to its
@@ -271,7 +306,13 @@ Status Store::OpenDb() {
     auto s = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
     if (!s.ok()) return Failure(s, fmt::format("reading {}", path));
     if (std::find(existing.begin(), existing.end(), "meta") == existing.end()) {
-      return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
+      // A creation interrupted before its first table leaves an empty RocksDB database: that one is finished.
+      const bool interrupted = config_.mode == OpenMode::kReadWrite && config_.create_if_missing &&
+                               existing == std::vector<std::string>{rocksdb::kDefaultColumnFamilyName} &&
+                               HoldsNothing(db_options, path);
+      if (!interrupted) {
+        return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
+      }
     }
   }
 
