@@ -226,9 +226,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreConfig& config) {
     }
   }
   std::unique_ptr<Store> store(new Store(config));
+  if (config.hooks != nullptr) store->SetHooks(config.hooks);
   SAGADB_RETURN_IF_ERROR(store->OpenDb());
   SAGADB_RETURN_IF_ERROR(store->InitMeta());
-  if (config.hooks != nullptr) store->SetHooks(config.hooks);
   return store;
 }
 
@@ -452,21 +452,18 @@ Status Store::InitMeta() {
 
   // One synced batch: a new database gets its version and id together with its first open generation, and
   // tables created by this open are listed with it. (A crash between creating a column family and this write
-  // leaves a column family that the next open by the same program lists; another program refuses it.)
+  // leaves a column family that the next open by the same program lists; another program refuses it.) It goes
+  // through the one write path: hooks see it (as write number 0) and a failure poisons the store like any other.
   ++open_generation_;
-  rocksdb::WriteBatch batch;
-  auto* meta = handle(kMetaTable);
-  batch.Put(meta, ToSlice(kMetaSchemaVersion), BigEndian32(kSchemaVersion));
-  batch.Put(meta, ToSlice(kMetaDatabaseId), ToSlice(database_id_.AsBytes()));
-  batch.Put(meta, ToSlice(kMetaOpenGeneration), BigEndian64(open_generation_));
+  Batch batch;
+  batch.Put(kMetaTable, kMetaSchemaVersion, BigEndian32(kSchemaVersion));
+  batch.Put(kMetaTable, kMetaDatabaseId, database_id_.AsBytes());
+  batch.Put(kMetaTable, kMetaOpenGeneration, BigEndian64(open_generation_));
   if (!has_listing) {
-    for (const auto& name : listed) batch.Put(meta, std::string(kMetaTablePrefix) + name, rocksdb::Slice());
+    for (const auto& name : listed) batch.Put(kMetaTable, std::string(kMetaTablePrefix) + name, "");
   }
-  for (const auto& name : to_list) batch.Put(meta, std::string(kMetaTablePrefix) + name, rocksdb::Slice());
-  rocksdb::WriteOptions synced;
-  synced.sync = true;
-  auto s = rocks_->db->Write(synced, &batch);
-  return FromRocks(s, "writing database metadata");
+  for (const auto& name : to_list) batch.Put(kMetaTable, std::string(kMetaTablePrefix) + name, "");
+  return WriteWith(batch, /*sync=*/true, /*open=*/true);
 }
 
 Result<TableId> Store::FindTable(std::string_view name) const {
@@ -498,11 +495,13 @@ Result<std::string> Store::Get(TableId table, std::string_view key, const Snapsh
   return value;
 }
 
-Status Store::Write(const Batch& batch) {
+Status Store::Write(const Batch& batch) { return WriteWith(batch, rocks_->write_options.sync, /*open=*/false); }
+
+Status Store::WriteWith(const Batch& batch, bool sync, bool open) {
   if (config_.mode != OpenMode::kReadWrite) {
     return Status::InvalidRequest("the database is open for inspection only");
   }
-  const uint64_t n = write_attempts_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint64_t n = open ? 0 : write_attempts_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (poisoned_.load(std::memory_order_acquire)) {
     const Status first = poisoned();
     return Status::FromCode(static_cast<uint8_t>(first.code()),
@@ -521,14 +520,16 @@ Status Store::Write(const Batch& batch) {
   }
   StoreHooks* hooks = hooks_.load(std::memory_order_acquire);
   if (hooks != nullptr) SAGADB_RETURN_IF_ERROR(hooks->BeforeWrite(n));
-  auto s = rocks_->db->Write(rocks_->write_options, &wb);
+  rocksdb::WriteOptions options = rocks_->write_options;
+  options.sync = sync;
+  auto s = rocks_->db->Write(options, &wb);
   if (!s.ok()) {
     Status st = Failure(s, "write");
     // The first failure is what every later write reports, this one included if another write (or RocksDB's
     // background work) failed first: RocksDB refused this write because of that one.
     return Poisons(st) ? Poison(st) : st;
   }
-  if (rocks_->write_options.sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  if (sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
   bytes_written_.fetch_add(batch.payload_bytes(), std::memory_order_relaxed);
   if (hooks != nullptr) hooks->AfterWrite(n);
   return Status::OK();

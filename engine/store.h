@@ -7,9 +7,11 @@
 //   Result<std::unique_ptr<Store>> store = Store::Open(config);
 //   TableId disks = *(*store)->FindTable("disks");
 //
-// Every write goes through Store::Write, the single place where batches reach RocksDB. Writes are synced unless
-// StoreOptions::sync is off. That one place is also the fault-injection seam (StoreHooks) and where synced writes
-// are counted. Nothing else reaches RocksDB: readers get values, cursors and snapshots, never the database.
+// Every write goes through Store::Write, the single place where batches reach RocksDB (the open's own metadata
+// write takes the same path: hooks see it as write number 0, before the store's own writes 1, 2, ...). Writes
+// are synced unless StoreOptions::sync is off. That one place is also the fault-injection seam (StoreHooks) and
+// where synced writes are counted. Nothing else reaches RocksDB: readers get values, cursors and snapshots, never
+// the database.
 //
 // A store that failed to write is poisoned (LevelDB's rule): the first write, sync, flush or compaction that
 // fails for a reason other than a transient one makes every later write fail at once with that first error,
@@ -81,8 +83,8 @@ struct StoreConfig {
   // Not owned; may be null. Receives what the store has to say (a write that poisoned it).
   Logger* logger = nullptr;
   // Test seams, not owned, must outlive the Store: an environment (one that simulates power loss or fails
-  // writes), and hooks installed before Open returns (faults and crash points during what follows an open, such
-  // as recovery).
+  // writes), and hooks installed before the open writes anything (faults and crash points at the open's own
+  // metadata write, which hooks see as write number 0, and during what follows, such as recovery).
   rocksdb::Env* env = nullptr;
   StoreHooks* hooks = nullptr;
 };
@@ -161,11 +163,11 @@ class Store {
   // Bumped (and made durable) by every read-write open.
   uint64_t open_generation() const { return open_generation_; }
 
-  // Successful synced writes so far (the disk's unit of cost).
+  // Successful synced writes so far (the disk's unit of cost), the open's own included.
   uint64_t synced_writes() const { return synced_writes_.load(std::memory_order_relaxed); }
   // Bytes of keys and values successfully written so far (before RocksDB's own framing).
   uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
-  // Write calls so far, including those a hook refused or that failed.
+  // Write calls so far, including those a hook refused or that failed: the number hooks see for the last one.
   uint64_t write_attempts() const { return write_attempts_.load(std::memory_order_relaxed); }
 
   // Test seam: hooks run around every write and point read. Not owned; nullptr removes them. Costs one
@@ -178,6 +180,8 @@ class Store {
   explicit Store(StoreConfig config);
   Status OpenDb();
   Status InitMeta();
+  // `open`: the open's metadata write (hooks see it as number 0; write_attempts does not count it).
+  Status WriteWith(const Batch& batch, bool sync, bool open);
   rocksdb::ColumnFamilyHandle* handle(TableId table) const;
   // A RocksDB failure as a sagadb Status: NoSpace (naming the database's path and what is left on its file
   // system) for a full disk, otherwise as FromRocks.
