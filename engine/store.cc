@@ -19,6 +19,7 @@
 
 #include "engine/info_log.h"
 #include "engine/keys.h"
+#include "engine/private_file_system.h"
 
 namespace sagadb {
 namespace {
@@ -174,7 +175,8 @@ class Store::BackgroundErrors : public rocksdb::EventListener {
 };
 
 struct Store::Rocks {
-  // Declared first, destroyed last: the database uses it until it is closed.
+  // Declared first, destroyed last: the database uses them until it is closed.
+  std::unique_ptr<rocksdb::Env> env;
   std::shared_ptr<BackgroundErrors> listener;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by TableId
@@ -282,7 +284,8 @@ Status Store::OpenDb() {
   std::error_code ec;
   const bool exists = fs::exists(fs::path(path) / "CURRENT", ec);
   rocksdb::DBOptions db_options;
-  if (config_.env != nullptr) db_options.env = config_.env;
+  rocks_->env = NewPrivateEnv(config_.env);
+  db_options.env = rocks_->env.get();
   std::vector<std::string> existing;
   if (!exists) {
     if (config_.mode != OpenMode::kReadWrite || !config_.create_if_missing) {
@@ -373,8 +376,9 @@ Status Store::OpenDb() {
         if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a directory for the secondary");
         secondary = rocks_->temp_secondary_path = tmpl;
       } else if (!fs::exists(secondary, ec)) {
-        // RocksDB would make it too; made here so that its info log goes in.
+        // RocksDB would make it too; made here (private, like the database's own) so that its info log goes in.
         fs::create_directories(secondary, ec);
+        if (!ec) fs::permissions(secondary, fs::perms::owner_all, fs::perm_options::replace, ec);
         if (ec) return Status::IOError(fmt::format("creating {}: {}", secondary, ec.message()));
       }
       db_options.max_open_files = -1;  // required by secondary instances

@@ -19,7 +19,9 @@
 // own recovery from background errors (its automatic resume, and the polling for free space after NoSpace) is
 // off: the next open is the recovery. A full file system is reported as NoSpace ("no space left on <path> ...").
 //
-// RocksDB's diagnostic log (LOG) is written by sagadb (engine/info_log.h).
+// Files are private to their owner: the directory is created 0700 and every file RocksDB creates in it 0600
+// (engine/private_file_system.h), without touching the process umask. RocksDB's diagnostic log (LOG) is
+// written by sagadb (engine/info_log.h).
 //
 // Tables are column families. The engine's own have fixed ids below kFirstDomainTable; a domain's tables are
 // created the first time a program that declares them opens the database for writing, and are listed in the
@@ -83,8 +85,9 @@ struct StoreConfig {
   // Not owned; may be null. Receives what the store has to say (a write that poisoned it).
   Logger* logger = nullptr;
   // Test seams, not owned, must outlive the Store: an environment (one that simulates power loss or fails
-  // writes), and hooks installed before the open writes anything (faults and crash points at the open's own
-  // metadata write, which hooks see as write number 0, and during what follows, such as recovery).
+  // writes; only its FileSystem is used), and hooks installed before the open writes anything (faults and crash
+  // points at the open's own metadata write, which hooks see as write number 0, and during what follows, such as
+  // recovery).
   rocksdb::Env* env = nullptr;
   StoreHooks* hooks = nullptr;
 };
