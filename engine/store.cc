@@ -7,6 +7,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -14,9 +15,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 #include <system_error>
 #include <utility>
 
+#include "engine/db_lock.h"
 #include "engine/info_log.h"
 #include "engine/keys.h"
 #include "engine/private_file_system.h"
@@ -152,6 +156,31 @@ bool HoldsNothing(const rocksdb::DBOptions& options, const std::string& path) {
   return empty;
 }
 
+// The databases this process has open for writing, by the identity of their directory. RocksDB refuses a second
+// open of its own, but the lock it holds cannot tell why (F_GETLK does not report a process's own locks), and
+// asking it would release them (closing any descriptor of LOCK drops the process's POSIX locks on it).
+class OpenDatabases {
+ public:
+  using Key = std::pair<dev_t, ino_t>;
+  static OpenDatabases& Get() {
+    static auto* open = new OpenDatabases;  // never destroyed: Stores may close during static destruction
+    return *open;
+  }
+  // False if the process already has it open.
+  bool Claim(Key key) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return claimed_.insert(key).second;
+  }
+  void Release(Key key) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    claimed_.erase(key);
+  }
+
+ private:
+  Mutex mu_;
+  std::set<Key> claimed_ GUARDED_BY(mu_);
+};
+
 }  // namespace
 
 // RocksDB's background failures (a flush or compaction that could not write, a failed WAL write seen by its
@@ -178,6 +207,7 @@ struct Store::Rocks {
   // Declared first, destroyed last: the database uses them until it is closed.
   std::unique_ptr<rocksdb::Env> env;
   std::shared_ptr<BackgroundErrors> listener;
+  std::optional<OpenDatabases::Key> claimed;  // released when the store closes
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by TableId
   rocksdb::ColumnFamilyHandle* default_handle = nullptr;
@@ -243,6 +273,7 @@ Store::~Store() {
     rocks_->db->Close().PermitUncheckedError();
     rocks_->db.reset();
   }
+  if (rocks_->claimed) OpenDatabases::Get().Release(*rocks_->claimed);
   if (!rocks_->temp_secondary_path.empty()) {
     std::error_code ec;
     fs::remove_all(rocks_->temp_secondary_path, ec);
@@ -277,6 +308,33 @@ Status Store::poisoned() const {
 }
 
 rocksdb::ColumnFamilyHandle* Store::handle(TableId table) const { return rocks_->handles[table]; }
+
+namespace {
+
+Status InUse(const std::string& path, pid_t holder) {
+  return Status::Conflict(fmt::format(
+      "database {} is in use by another process (pid {} holds its lock); try again when it exits, or use an "
+      "inspection command",
+      path, holder));
+}
+
+}  // namespace
+
+Status Store::ClaimDatabase() {
+  const std::string& path = config_.path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::IOError(fmt::format("reading {}: {}", path, std::generic_category().message(errno)));
+  }
+  const OpenDatabases::Key key{st.st_dev, st.st_ino};
+  if (!OpenDatabases::Get().Claim(key)) {
+    return Status::Conflict(fmt::format("database {} is already open in this process", path));
+  }
+  rocks_->claimed = key;
+  // Asked only once this process is known not to hold the lock (see OpenDatabases).
+  if (pid_t holder = LockHolder(path); holder != 0) return InUse(path, holder);
+  return Status::OK();
+}
 
 Status Store::OpenDb() {
   const std::string& path = config_.path;
@@ -318,6 +376,7 @@ Status Store::OpenDb() {
       }
     }
   }
+  if (config_.mode == OpenMode::kReadWrite) SAGADB_RETURN_IF_ERROR(ClaimDatabase());
 
   rocks_->block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
   db_options.create_if_missing = config_.create_if_missing;
@@ -388,11 +447,10 @@ Status Store::OpenDb() {
     }
   }
   if (!s.ok()) {
-    if (config_.mode == OpenMode::kReadWrite && s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return Status::Conflict(
-          fmt::format("database {} is in use by another process (it holds the lock); try again when it exits, "
-                      "or use an inspection command",
-                      path));
+    // Another process may have taken the lock since ClaimDatabase asked (this process cannot hold it: it is
+    // claimed). Asked again, rather than read out of RocksDB's message.
+    if (config_.mode == OpenMode::kReadWrite) {
+      if (pid_t holder = LockHolder(path); holder != 0) return InUse(path, holder);
     }
     return Failure(s, fmt::format("opening {}", path));
   }

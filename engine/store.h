@@ -28,9 +28,10 @@
 // metadata so that any later program (the sagadb tool, a program without that domain) opens them too. A column
 // family that is neither the engine's nor listed there was made by a newer sagadb: the open is refused.
 //
-// Modes: kReadWrite takes RocksDB's lock on the directory (a second writer gets Conflict); kSecondary follows a
-// database that another process owns (call CatchUp to see newer writes); kReadOnly opens a database that no
-// process is writing. Write returns InvalidRequest in the two inspection modes.
+// Modes: kReadWrite takes RocksDB's lock on the directory (a second writer, in another process or in this one,
+// gets Conflict: asked of the lock before opening, engine/db_lock.h, never guessed from RocksDB's message);
+// kSecondary follows a database that another process owns (call CatchUp to see newer writes); kReadOnly opens a
+// database that no process is writing. Write returns InvalidRequest in the two inspection modes.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -123,9 +124,9 @@ class Cursor {
 class Store {
  public:
   // Opens or creates the database. Fails with InvalidRequest if the directory is not a sagadb database or was
-  // written by a newer sagadb, with Conflict if another process holds it (kReadWrite), NotFound if there is no
-  // database and none may be created, NoSpace if its file system is full, and IOError for anything else RocksDB
-  // reports.
+  // written by a newer sagadb, with Conflict if another process (or another Store of this process) holds it
+  // (kReadWrite), NotFound if there is no database and none may be created, NoSpace if its file system is full,
+  // and IOError for anything else RocksDB reports.
   static Result<std::unique_ptr<Store>> Open(const StoreConfig& config);
 
   ~Store();
@@ -182,6 +183,8 @@ class Store {
   class BackgroundErrors;
   explicit Store(StoreConfig config);
   Status OpenDb();
+  // kReadWrite: Conflict if this process or another already has the database open for writing.
+  Status ClaimDatabase();
   Status InitMeta();
   // `open`: the open's metadata write (hooks see it as number 0; write_attempts does not count it).
   Status WriteWith(const Batch& batch, bool sync, bool open);
