@@ -25,9 +25,10 @@ inline constexpr int kCrashExitCode = 86;
 
 class FaultInjector : public StoreHooks {
  public:
-  // Write number n (1-based) fails with `error` and writes nothing.
+  // Write number n (1-based; 0 is the open's metadata write, see write_hooks.h) fails with `error` and writes
+  // nothing.
   void FailWrite(uint64_t n, Status error);
-  // Every write from number n on fails with `error` (a disk that went away).
+  // Every write from number n (at least 1) on fails with `error` (a disk that went away).
   void FailWritesFrom(uint64_t n, Status error);
   // End the process right before write n reaches RocksDB (it is lost) or right after it is durable.
   void CrashBeforeWrite(uint64_t n) { crash_before_.store(n); }
@@ -44,8 +45,9 @@ class FaultInjector : public StoreHooks {
  private:
   bool RollTransient();
 
-  std::atomic<uint64_t> crash_before_{0};
-  std::atomic<uint64_t> crash_after_{0};
+  static constexpr uint64_t kNever = ~uint64_t{0};
+  std::atomic<uint64_t> crash_before_{kNever};
+  std::atomic<uint64_t> crash_after_{kNever};
   std::atomic<uint64_t> injected_{0};
   std::atomic<bool> has_rate_{false};
   Mutex mu_;

@@ -2,17 +2,28 @@
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <set>
 #include <system_error>
+#include <utility>
 
+#include "engine/db_lock.h"
+#include "engine/info_log.h"
 #include "engine/keys.h"
+#include "engine/private_file_system.h"
 
 namespace sagadb {
 namespace {
@@ -72,9 +83,131 @@ class RocksCursor : public Cursor {
   std::string table_;
 };
 
+// "1.5 MiB"
+std::string Bytes(uint64_t n) {
+  if (n < 1024) return fmt::format("{} bytes", n);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = -1;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", v, units[u]);
+}
+
+// "12.0 KiB of 4.0 MiB free", or empty if the file system cannot say.
+std::string SpaceLeft(const std::string& path) {
+  struct statvfs v {};
+  if (::statvfs(path.c_str(), &v) != 0) return "";
+  return fmt::format("{} of {} free", Bytes(static_cast<uint64_t>(v.f_bavail) * v.f_frsize),
+                     Bytes(static_cast<uint64_t>(v.f_blocks) * v.f_frsize));
+}
+
+std::string_view ReasonName(rocksdb::BackgroundErrorReason reason) {
+  switch (reason) {
+    case rocksdb::BackgroundErrorReason::kFlush: return "flush";
+    case rocksdb::BackgroundErrorReason::kCompaction: return "compaction";
+    case rocksdb::BackgroundErrorReason::kWriteCallback: return "write";
+    case rocksdb::BackgroundErrorReason::kMemTable: return "memtable insert";
+    case rocksdb::BackgroundErrorReason::kManifestWrite: return "MANIFEST write";
+    case rocksdb::BackgroundErrorReason::kFlushNoWAL: return "flush";
+    case rocksdb::BackgroundErrorReason::kManifestWriteNoWAL: return "MANIFEST write";
+  }
+  return "background work";
+}
+
+bool Poisons(const Status& s) {
+  return s.code() == Code::kIOError || s.code() == Code::kCorruption || s.code() == Code::kNoSpace;
+}
+
+// What RocksDB makes in a new database's directory before it writes CURRENT, and sagadb's info log: all that a
+// creation interrupted (a full disk, a crash) before CURRENT leaves. None of it holds data, which lives in the
+// write-ahead log and table files, made only once CURRENT exists: creating the database there destroys nothing.
+bool OnlyCreationDebris(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool debris = name == "LOCK" || name == "LOG" || name.starts_with("LOG.old.") || name == "IDENTITY" ||
+                        name.starts_with("MANIFEST-") || name.ends_with(".dbtmp");
+    if (!debris || !it->is_regular_file(ec)) return false;
+  }
+  return !ec;
+}
+
+// Whether the RocksDB database at `path` (with only its default column family) holds no key at all: what a
+// creation interrupted after CURRENT but before sagadb's first table leaves. sagadb never writes the default
+// column family, and an empty database has nothing to lose.
+bool HoldsNothing(const rocksdb::DBOptions& options, const std::string& path) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::DBOptions read_only = options;
+  read_only.info_log.reset();
+  if (!rocksdb::DB::OpenForReadOnly(read_only, path, cfs, &handles, &raw).ok()) return false;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  bool empty;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[0]));
+    it->SeekToFirst();
+    empty = !it->Valid() && it->status().ok();
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  return empty;
+}
+
+// The databases this process has open for writing, by the identity of their directory. RocksDB refuses a second
+// open of its own, but the lock it holds cannot tell why (F_GETLK does not report a process's own locks), and
+// asking it would release them (closing any descriptor of LOCK drops the process's POSIX locks on it).
+class OpenDatabases {
+ public:
+  using Key = std::pair<dev_t, ino_t>;
+  static OpenDatabases& Get() {
+    static auto* open = new OpenDatabases;  // never destroyed: Stores may close during static destruction
+    return *open;
+  }
+  // False if the process already has it open.
+  bool Claim(Key key) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return claimed_.insert(key).second;
+  }
+  void Release(Key key) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    claimed_.erase(key);
+  }
+
+ private:
+  Mutex mu_;
+  std::set<Key> claimed_ GUARDED_BY(mu_);
+};
+
 }  // namespace
 
+// RocksDB's background failures (a flush or compaction that could not write, a failed WAL write seen by its
+// error handler) poison the store like a failed Write, and RocksDB's own automatic recovery is refused: it would
+// write again, through files that already failed, on a disk that is still full.
+class Store::BackgroundErrors : public rocksdb::EventListener {
+ public:
+  explicit BackgroundErrors(Store* store) : store_(store) {}
+  const char* Name() const override { return "SagadbBackgroundErrors"; }
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) override {
+    if (bg_error->ok()) return;
+    store_->Poison(store_->Failure(*bg_error, ReasonName(reason)));
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error, bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+
+ private:
+  Store* const store_;
+};
+
 struct Store::Rocks {
+  // Declared first, destroyed last: the database uses them until it is closed.
+  std::unique_ptr<rocksdb::Env> env;
+  std::shared_ptr<BackgroundErrors> listener;
+  std::optional<OpenDatabases::Key> claimed;  // released when the store closes
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by TableId
   rocksdb::ColumnFamilyHandle* default_handle = nullptr;
@@ -106,6 +239,9 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
   std::string msg = fmt::format("{}: {}", what, s.ToString());
   if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  if (s.IsNoSpace() || s.subcode() == rocksdb::Status::SubCode::kSpaceLimit) {
+    return Status::NoSpace(fmt::format("no space left: {}", msg));
+  }
   if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) return Status::Transient(std::move(msg));
   if (s.IsCorruption()) return Status::Corruption(std::move(msg));
   if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidRequest(std::move(msg));
@@ -122,9 +258,9 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreConfig& config) {
     }
   }
   std::unique_ptr<Store> store(new Store(config));
+  if (config.hooks != nullptr) store->SetHooks(config.hooks);
   SAGADB_RETURN_IF_ERROR(store->OpenDb());
   SAGADB_RETURN_IF_ERROR(store->InitMeta());
-  if (config.hooks != nullptr) store->SetHooks(config.hooks);
   return store;
 }
 
@@ -137,13 +273,68 @@ Store::~Store() {
     rocks_->db->Close().PermitUncheckedError();
     rocks_->db.reset();
   }
+  if (rocks_->claimed) OpenDatabases::Get().Release(*rocks_->claimed);
   if (!rocks_->temp_secondary_path.empty()) {
     std::error_code ec;
     fs::remove_all(rocks_->temp_secondary_path, ec);
   }
 }
 
+Status Store::Failure(const rocksdb::Status& s, std::string_view what) const {
+  Status st = FromRocks(s, what);
+  if (st.code() != Code::kNoSpace) return st;
+  const std::string space = SpaceLeft(config_.path);
+  return Status::NoSpace(fmt::format("no space left on {}{}: {}: {}", config_.path,
+                                     space.empty() ? "" : " (" + space + ")", what, s.ToString()));
+}
+
+Status Store::Poison(const Status& error) {
+  MutexLock lock(&poison_mu_);
+  if (!poisoned_.load(std::memory_order_relaxed)) {
+    poison_ = error;
+    poisoned_.store(true, std::memory_order_release);
+    if (config_.logger != nullptr) {
+      config_.logger->Log(LogLevel::kError, fmt::format("store {}: {}; refusing writes until the database is reopened",
+                                                        config_.path, error.ToString()));
+    }
+  }
+  return poison_;
+}
+
+Status Store::poisoned() const {
+  if (!poisoned_.load(std::memory_order_acquire)) return Status::OK();
+  MutexLock lock(&poison_mu_);
+  return poison_;
+}
+
 rocksdb::ColumnFamilyHandle* Store::handle(TableId table) const { return rocks_->handles[table]; }
+
+namespace {
+
+Status InUse(const std::string& path, pid_t holder) {
+  return Status::Conflict(fmt::format(
+      "database {} is in use by another process (pid {} holds its lock); try again when it exits, or use an "
+      "inspection command",
+      path, holder));
+}
+
+}  // namespace
+
+Status Store::ClaimDatabase() {
+  const std::string& path = config_.path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::IOError(fmt::format("reading {}: {}", path, std::generic_category().message(errno)));
+  }
+  const OpenDatabases::Key key{st.st_dev, st.st_ino};
+  if (!OpenDatabases::Get().Claim(key)) {
+    return Status::Conflict(fmt::format("database {} is already open in this process", path));
+  }
+  rocks_->claimed = key;
+  // Asked only once this process is known not to hold the lock (see OpenDatabases).
+  if (pid_t holder = LockHolder(path); holder != 0) return InUse(path, holder);
+  return Status::OK();
+}
 
 Status Store::OpenDb() {
   const std::string& path = config_.path;
@@ -151,7 +342,8 @@ Status Store::OpenDb() {
   std::error_code ec;
   const bool exists = fs::exists(fs::path(path) / "CURRENT", ec);
   rocksdb::DBOptions db_options;
-  if (config_.env != nullptr) db_options.env = config_.env;
+  rocks_->env = NewPrivateEnv(config_.env);
+  db_options.env = rocks_->env.get();
   std::vector<std::string> existing;
   if (!exists) {
     if (config_.mode != OpenMode::kReadWrite || !config_.create_if_missing) {
@@ -160,7 +352,7 @@ Status Store::OpenDb() {
     if (fs::exists(path, ec) && !fs::is_directory(path, ec)) {
       return Status::InvalidRequest(fmt::format("{} is not a directory", path));
     }
-    if (fs::is_directory(path, ec) && !fs::is_empty(path, ec)) {
+    if (fs::is_directory(path, ec) && !OnlyCreationDebris(path)) {
       return Status::InvalidRequest(fmt::format("{} is not a sagadb database (not empty, no database files)", path));
     }
     // A new database's directory, and any parent it lacks, are made here; the database's own is private to its
@@ -173,11 +365,18 @@ Status Store::OpenDb() {
     }
   } else {
     auto s = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
-    if (!s.ok()) return FromRocks(s, fmt::format("reading {}", path));
+    if (!s.ok()) return Failure(s, fmt::format("reading {}", path));
     if (std::find(existing.begin(), existing.end(), "meta") == existing.end()) {
-      return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
+      // A creation interrupted before its first table leaves an empty RocksDB database: that one is finished.
+      const bool interrupted = config_.mode == OpenMode::kReadWrite && config_.create_if_missing &&
+                               existing == std::vector<std::string>{rocksdb::kDefaultColumnFamilyName} &&
+                               HoldsNothing(db_options, path);
+      if (!interrupted) {
+        return Status::InvalidRequest(fmt::format("{} is not a sagadb database (no meta column family)", path));
+      }
     }
   }
+  if (config_.mode == OpenMode::kReadWrite) SAGADB_RETURN_IF_ERROR(ClaimDatabase());
 
   rocks_->block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
   db_options.create_if_missing = config_.create_if_missing;
@@ -192,6 +391,17 @@ Status Store::OpenDb() {
   // Measured with sagadb_bench: synced batches at 32 writers 40k/s -> 52k/s, instance-create sagas +8%.
   db_options.allow_concurrent_memtable_write = false;
   rocks_->write_options.sync = o.sync;
+  if (config_.mode == OpenMode::kReadWrite) {
+    // A failure poisons the store (see store.h); RocksDB must not resume on its own, after a retryable I/O error
+    // (max_bgerror_resume_count) or once space is freed after NoSpace (refused by BackgroundErrors).
+    rocks_->listener = std::make_shared<BackgroundErrors>(this);
+    db_options.listeners.push_back(rocks_->listener);
+    db_options.max_bgerror_resume_count = 0;
+    // Closing writes nothing: what the memtables hold is in the synced WAL. (RocksDB flushes at shutdown only
+    // what was written without a WAL, which sagadb never does; said here so that it stays so.)
+    db_options.avoid_flush_during_shutdown = true;
+    db_options.info_log = OpenInfoLog(path, o.keep_info_log_files);
+  }
 
   // The tables, in TableId order: the engine's, then the domain tables that exist, then (read-write) the
   // declared ones that do not yet.
@@ -224,20 +434,25 @@ Status Store::OpenDb() {
         std::string tmpl = (fs::temp_directory_path(ec) / "sagadb-secondary-XXXXXX").string();
         if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a directory for the secondary");
         secondary = rocks_->temp_secondary_path = tmpl;
+      } else if (!fs::exists(secondary, ec)) {
+        // RocksDB would make it too; made here (private, like the database's own) so that its info log goes in.
+        fs::create_directories(secondary, ec);
+        if (!ec) fs::permissions(secondary, fs::perms::owner_all, fs::perm_options::replace, ec);
+        if (ec) return Status::IOError(fmt::format("creating {}: {}", secondary, ec.message()));
       }
       db_options.max_open_files = -1;  // required by secondary instances
+      db_options.info_log = OpenInfoLog(secondary, o.keep_info_log_files);
       s = rocksdb::DB::OpenAsSecondary(db_options, path, secondary, descriptors, &handles, &raw);
       break;
     }
   }
   if (!s.ok()) {
-    if (config_.mode == OpenMode::kReadWrite && s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return Status::Conflict(
-          fmt::format("database {} is in use by another process (it holds the lock); try again when it exits, "
-                      "or use an inspection command",
-                      path));
+    // Another process may have taken the lock since ClaimDatabase asked (this process cannot hold it: it is
+    // claimed). Asked again, rather than read out of RocksDB's message.
+    if (config_.mode == OpenMode::kReadWrite) {
+      if (pid_t holder = LockHolder(path); holder != 0) return InUse(path, holder);
     }
-    return FromRocks(s, fmt::format("opening {}", path));
+    return Failure(s, fmt::format("opening {}", path));
   }
   rocks_->db.reset(raw);
   rocks_->default_handle = handles[0];
@@ -299,21 +514,18 @@ Status Store::InitMeta() {
 
   // One synced batch: a new database gets its version and id together with its first open generation, and
   // tables created by this open are listed with it. (A crash between creating a column family and this write
-  // leaves a column family that the next open by the same program lists; another program refuses it.)
+  // leaves a column family that the next open by the same program lists; another program refuses it.) It goes
+  // through the one write path: hooks see it (as write number 0) and a failure poisons the store like any other.
   ++open_generation_;
-  rocksdb::WriteBatch batch;
-  auto* meta = handle(kMetaTable);
-  batch.Put(meta, ToSlice(kMetaSchemaVersion), BigEndian32(kSchemaVersion));
-  batch.Put(meta, ToSlice(kMetaDatabaseId), ToSlice(database_id_.AsBytes()));
-  batch.Put(meta, ToSlice(kMetaOpenGeneration), BigEndian64(open_generation_));
+  Batch batch;
+  batch.Put(kMetaTable, kMetaSchemaVersion, BigEndian32(kSchemaVersion));
+  batch.Put(kMetaTable, kMetaDatabaseId, database_id_.AsBytes());
+  batch.Put(kMetaTable, kMetaOpenGeneration, BigEndian64(open_generation_));
   if (!has_listing) {
-    for (const auto& name : listed) batch.Put(meta, std::string(kMetaTablePrefix) + name, rocksdb::Slice());
+    for (const auto& name : listed) batch.Put(kMetaTable, std::string(kMetaTablePrefix) + name, "");
   }
-  for (const auto& name : to_list) batch.Put(meta, std::string(kMetaTablePrefix) + name, rocksdb::Slice());
-  rocksdb::WriteOptions synced;
-  synced.sync = true;
-  auto s = rocks_->db->Write(synced, &batch);
-  return FromRocks(s, "writing database metadata");
+  for (const auto& name : to_list) batch.Put(kMetaTable, std::string(kMetaTablePrefix) + name, "");
+  return WriteWith(batch, /*sync=*/true, /*open=*/true);
 }
 
 Result<TableId> Store::FindTable(std::string_view name) const {
@@ -345,13 +557,19 @@ Result<std::string> Store::Get(TableId table, std::string_view key, const Snapsh
   return value;
 }
 
-Status Store::Write(const Batch& batch) {
+Status Store::Write(const Batch& batch) { return WriteWith(batch, rocks_->write_options.sync, /*open=*/false); }
+
+Status Store::WriteWith(const Batch& batch, bool sync, bool open) {
   if (config_.mode != OpenMode::kReadWrite) {
     return Status::InvalidRequest("the database is open for inspection only");
   }
-  const uint64_t n = write_attempts_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint64_t n = open ? 0 : write_attempts_.fetch_add(1, std::memory_order_relaxed) + 1;
   if (poisoned_.load(std::memory_order_acquire)) {
-    return Status::IOError("an earlier write failed; the store refuses writes until it is reopened");
+    const Status first = poisoned();
+    return Status::FromCode(static_cast<uint8_t>(first.code()),
+                            fmt::format("{} (an earlier failure: the store refuses writes until the database is "
+                                        "reopened)",
+                                        first.message()));
   }
   rocksdb::WriteBatch wb(batch.payload_bytes() + 16 * batch.count() + 32);
   Batch::Reader reader(batch);
@@ -364,18 +582,16 @@ Status Store::Write(const Batch& batch) {
   }
   StoreHooks* hooks = hooks_.load(std::memory_order_acquire);
   if (hooks != nullptr) SAGADB_RETURN_IF_ERROR(hooks->BeforeWrite(n));
-  auto s = rocks_->db->Write(rocks_->write_options, &wb);
+  rocksdb::WriteOptions options = rocks_->write_options;
+  options.sync = sync;
+  auto s = rocks_->db->Write(options, &wb);
   if (!s.ok()) {
-    Status st = FromRocks(s, "write");
-    if (st.code() == Code::kIOError || st.code() == Code::kCorruption) {
-      if (!poisoned_.exchange(true) && config_.logger != nullptr) {
-        config_.logger->Log(LogLevel::kError, fmt::format("store {}: {}; refusing writes until reopened",
-                                                          config_.path, st.ToString()));
-      }
-    }
-    return st;
+    Status st = Failure(s, "write");
+    // The first failure is what every later write reports, this one included if another write (or RocksDB's
+    // background work) failed first: RocksDB refused this write because of that one.
+    return Poisons(st) ? Poison(st) : st;
   }
-  if (rocks_->write_options.sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  if (sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
   bytes_written_.fetch_add(batch.payload_bytes(), std::memory_order_relaxed);
   if (hooks != nullptr) hooks->AfterWrite(n);
   return Status::OK();

@@ -7,18 +7,31 @@
 //   Result<std::unique_ptr<Store>> store = Store::Open(config);
 //   TableId disks = *(*store)->FindTable("disks");
 //
-// Every write goes through Store::Write, the single place where batches reach RocksDB. Writes are synced unless
-// StoreOptions::sync is off. That one place is also the fault-injection seam (StoreHooks) and where synced writes
-// are counted. Nothing else reaches RocksDB: readers get values, cursors and snapshots, never the database.
+// Every write goes through Store::Write, the single place where batches reach RocksDB (the open's own metadata
+// write takes the same path: hooks see it as write number 0, before the store's own writes 1, 2, ...). Writes
+// are synced unless StoreOptions::sync is off. That one place is also the fault-injection seam (StoreHooks) and
+// where synced writes are counted. Nothing else reaches RocksDB: readers get values, cursors and snapshots, never
+// the database.
+//
+// A store that failed to write is poisoned (LevelDB's rule): the first write, sync, flush or compaction that
+// fails for a reason other than a transient one makes every later write fail at once with that first error,
+// until the database is reopened. Nothing is ever written again through files RocksDB saw fail, and RocksDB's
+// own recovery from background errors (its automatic resume, and the polling for free space after NoSpace) is
+// off: the next open is the recovery. A full file system is reported as NoSpace ("no space left on <path> ...").
+//
+// Files are private to their owner: the directory is created 0700 and every file RocksDB creates in it 0600
+// (engine/private_file_system.h), without touching the process umask. RocksDB's diagnostic log (LOG) is
+// written by sagadb (engine/info_log.h).
 //
 // Tables are column families. The engine's own have fixed ids below kFirstDomainTable; a domain's tables are
 // created the first time a program that declares them opens the database for writing, and are listed in the
 // metadata so that any later program (the sagadb tool, a program without that domain) opens them too. A column
 // family that is neither the engine's nor listed there was made by a newer sagadb: the open is refused.
 //
-// Modes: kReadWrite takes RocksDB's lock on the directory (a second writer gets Conflict); kSecondary follows a
-// database that another process owns (call CatchUp to see newer writes); kReadOnly opens a database that no
-// process is writing. Write returns InvalidRequest in the two inspection modes.
+// Modes: kReadWrite takes RocksDB's lock on the directory (a second writer, in another process or in this one,
+// gets Conflict: asked of the lock before opening, engine/db_lock.h, never guessed from RocksDB's message);
+// kSecondary follows a database that another process owns (call CatchUp to see newer writes); kReadOnly opens a
+// database that no process is writing. Write returns InvalidRequest in the two inspection modes.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -30,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "engine/batch.h"
 #include "engine/write_hooks.h"
 #include "sagadb/logger.h"
@@ -71,8 +85,10 @@ struct StoreConfig {
   std::string secondary_path;
   // Not owned; may be null. Receives what the store has to say (a write that poisoned it).
   Logger* logger = nullptr;
-  // Test seams, not owned, must outlive the Store: an environment (one that simulates power loss), and hooks
-  // installed before Open returns (faults and crash points during what follows an open, such as recovery).
+  // Test seams, not owned, must outlive the Store: an environment (one that simulates power loss or fails
+  // writes; only its FileSystem is used), and hooks installed before the open writes anything (faults and crash
+  // points at the open's own metadata write, which hooks see as write number 0, and during what follows, such as
+  // recovery).
   rocksdb::Env* env = nullptr;
   StoreHooks* hooks = nullptr;
 };
@@ -108,8 +124,9 @@ class Cursor {
 class Store {
  public:
   // Opens or creates the database. Fails with InvalidRequest if the directory is not a sagadb database or was
-  // written by a newer sagadb, with Conflict if another process holds it (kReadWrite), NotFound if there is no
-  // database and none may be created, and IOError for anything else RocksDB reports.
+  // written by a newer sagadb, with Conflict if another process (or another Store of this process) holds it
+  // (kReadWrite), NotFound if there is no database and none may be created, NoSpace if its file system is full,
+  // and IOError for anything else RocksDB reports.
   static Result<std::unique_ptr<Store>> Open(const StoreConfig& config);
 
   ~Store();
@@ -126,8 +143,13 @@ class Store {
   Result<std::string> Get(TableId table, std::string_view key, const Snapshot* snapshot = nullptr) const;
 
   // Applies the batch atomically; synced unless StoreOptions::sync is off. On any error nothing of the batch is
-  // visible. An IOError or Corruption from RocksDB poisons the store: every later write fails with it too.
+  // visible. An IOError, NoSpace or Corruption from RocksDB (or a failed flush or compaction) poisons the store:
+  // every later write fails at once with the first error's code and message. A write refused by the hooks does
+  // not poison it.
   Status Write(const Batch& batch);
+
+  // The error that poisoned the store; OK while it accepts writes.
+  Status poisoned() const;
 
   // A cursor over one table. For kSecondary, reflects the last CatchUp. With a snapshot, as of that snapshot.
   std::unique_ptr<Cursor> NewCursor(TableId table, const Snapshot* snapshot = nullptr) const;
@@ -145,11 +167,11 @@ class Store {
   // Bumped (and made durable) by every read-write open.
   uint64_t open_generation() const { return open_generation_; }
 
-  // Successful synced writes so far (the disk's unit of cost).
+  // Successful synced writes so far (the disk's unit of cost), the open's own included.
   uint64_t synced_writes() const { return synced_writes_.load(std::memory_order_relaxed); }
   // Bytes of keys and values successfully written so far (before RocksDB's own framing).
   uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
-  // Write calls so far, including those a hook refused or that failed.
+  // Write calls so far, including those a hook refused or that failed: the number hooks see for the last one.
   uint64_t write_attempts() const { return write_attempts_.load(std::memory_order_relaxed); }
 
   // Test seam: hooks run around every write and point read. Not owned; nullptr removes them. Costs one
@@ -158,10 +180,20 @@ class Store {
 
  private:
   struct Rocks;
+  class BackgroundErrors;
   explicit Store(StoreConfig config);
   Status OpenDb();
+  // kReadWrite: Conflict if this process or another already has the database open for writing.
+  Status ClaimDatabase();
   Status InitMeta();
+  // `open`: the open's metadata write (hooks see it as number 0; write_attempts does not count it).
+  Status WriteWith(const Batch& batch, bool sync, bool open);
   rocksdb::ColumnFamilyHandle* handle(TableId table) const;
+  // A RocksDB failure as a sagadb Status: NoSpace (naming the database's path and what is left on its file
+  // system) for a full disk, otherwise as FromRocks.
+  Status Failure(const rocksdb::Status& s, std::string_view what) const;
+  // Poisons the store with `error` unless it already is; returns the error that poisoned it.
+  Status Poison(const Status& error) EXCLUDES(poison_mu_);
 
   StoreConfig config_;
   std::unique_ptr<Rocks> rocks_;
@@ -172,7 +204,9 @@ class Store {
   std::atomic<uint64_t> write_attempts_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<StoreHooks*> hooks_{nullptr};
-  std::atomic<bool> poisoned_{false};
+  std::atomic<bool> poisoned_{false};  // poison_ is set
+  mutable Mutex poison_mu_;
+  Status poison_ GUARDED_BY(poison_mu_);
 };
 
 // Converts a RocksDB status into a sagadb Status, prefixing `what`.

@@ -14,8 +14,9 @@ namespace sagadb {
 class StoreHooks {
  public:
   virtual ~StoreHooks() = default;
-  // Called before write number n (1-based, counting every Write call of this Store). A non-OK status skips
-  // the write: nothing of the batch is applied and Write returns that status.
+  // Called before write number n (1-based, counting every Write call of this Store; 0 is the open's own
+  // metadata write, seen by hooks given in StoreConfig). A non-OK status skips the write: nothing of the batch
+  // is applied and Write (or the open) returns that status.
   virtual Status BeforeWrite(uint64_t n) = 0;
   // Called after write number n reached RocksDB successfully (and, when syncing, the disk).
   virtual void AfterWrite(uint64_t n) = 0;

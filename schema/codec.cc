@@ -2,6 +2,10 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
 #include "disk_generated.h"
 #include "instance_generated.h"
 #include "saga_event_generated.h"
@@ -51,6 +55,26 @@ bool ReadOptionalId(const Vector<uint8_t>* v, std::optional<Uuid>* out, const ch
   return true;
 }
 
+// FlatBuffers reads a record's scalars in place, so the buffer must be aligned for the widest of them (8 bytes).
+// The verifier only checks alignment relative to the buffer's start, and values read from RocksDB come at
+// whatever address their block puts them (undefined behaviour to read in place; a fault on some CPUs): those
+// are copied into aligned memory first.
+class AlignedBytes {
+ public:
+  explicit AlignedBytes(std::string_view bytes) : view_(bytes) {
+    if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(uint64_t) == 0) return;
+    copy_.resize((bytes.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t));
+    std::memcpy(copy_.data(), bytes.data(), bytes.size());
+    view_ = std::string_view(reinterpret_cast<const char*>(copy_.data()), bytes.size());
+  }
+  std::string_view view() const { return view_; }
+
+ private:
+  std::vector<uint64_t> copy_;
+  std::string_view view_;
+};
+
+// REQUIRES: bytes is 8-byte aligned (AlignedBytes).
 template <typename Root>
 const Root* VerifiedRoot(std::string_view bytes, const char* identifier, std::string* why) {
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -92,7 +116,8 @@ std::string Encode(const Instance& r) {
 }
 
 bool Decode(std::string_view bytes, Instance* out, std::string* why) {
-  const auto* r = VerifiedRoot<fb::Instance>(bytes, fb::InstanceIdentifier(), why);
+  const AlignedBytes aligned(bytes);
+  const auto* r = VerifiedRoot<fb::Instance>(aligned.view(), fb::InstanceIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::InstanceState::MAX, "state", why)) return false;
@@ -128,7 +153,8 @@ std::string Encode(const Disk& r) {
 }
 
 bool Decode(std::string_view bytes, Disk* out, std::string* why) {
-  const auto* r = VerifiedRoot<fb::Disk>(bytes, fb::DiskIdentifier(), why);
+  const AlignedBytes aligned(bytes);
+  const auto* r = VerifiedRoot<fb::Disk>(aligned.view(), fb::DiskIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::DiskState::MAX, "state", why)) return false;
@@ -166,7 +192,8 @@ std::string Encode(const SagaRecord& r) {
 }
 
 bool Decode(std::string_view bytes, SagaRecord* out, std::string* why) {
-  const auto* r = VerifiedRoot<fb::Saga>(bytes, fb::SagaIdentifier(), why);
+  const AlignedBytes aligned(bytes);
+  const auto* r = VerifiedRoot<fb::Saga>(aligned.view(), fb::SagaIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::SagaState::MAX, "state", why)) return false;
@@ -214,7 +241,8 @@ std::string Encode(const SagaEvent& r) {
 }
 
 bool Decode(std::string_view bytes, SagaEvent* out, std::string* why) {
-  const auto* r = VerifiedRoot<fb::SagaEvent>(bytes, fb::SagaEventIdentifier(), why);
+  const AlignedBytes aligned(bytes);
+  const auto* r = VerifiedRoot<fb::SagaEvent>(aligned.view(), fb::SagaEventIdentifier(), why);
   if (r == nullptr) return false;
   if (!InRange(r->type(), fb::EventType::MAX, "event type", why)) return false;
   out->node = r->node();

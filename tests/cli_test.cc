@@ -797,6 +797,25 @@ TEST_F(CliTest, ADirectoryThatIsNotASagadbDatabaseIsRefusedAndLeftAlone) {
   EXPECT_EQ(cfs, std::vector<std::string>{"default"});
 }
 
+// The exit code follows the error's code, never its text: a database path that happens to read like a usage
+// error is still a failure to open the database (exit 1), and a saga the database refuses to start is the
+// operation failing.
+TEST_F(CliTest, ExitCodesFollowTheErrorNotItsWording) {
+  const std::string odd = dir_.Sub("this is not a saga id, it must be a name");
+  fs::create_directory(odd);
+  std::ofstream(odd + "/notes.txt") << "hello\n";
+  for (const char* command : {"show", "events", "dot"}) {
+    SCOPED_TRACE(command);
+    ExpectOneLineError(RunSagadb({"--db", odd, "saga", command, kZeroId}), 1);
+    ExpectOneLineError(RunSagadb({"--db", odd, "saga", command, "not-a-uuid"}), 2);
+  }
+  const Uuid stuck = MakeStuckSaga(db_, "must-stay");  // its instance stays "creating"
+  ASSERT_FALSE(stuck.IsNil());
+  Outcome refused = Tool({"instance", "delete", "must-stay"});
+  ExpectOneLineError(refused, 1);
+  EXPECT_NE(refused.err.find("cannot be deleted in state \"creating\""), std::string::npos) << refused;
+}
+
 TEST_F(CliTest, HelpExitsZero) {
   Outcome o = RunSagadb({"--help"});
   EXPECT_EQ(o.exit_code, 0) << o;

@@ -151,7 +151,7 @@ TEST(StoreOpenTest, ASecondReadWriteOpenWhileTheFirstIsOpenIsAConflict) {
   auto second = Store::Open(At(path));
 
   EXPECT_EQ(second.status().code(), Code::kConflict) << second.status().ToString();
-  EXPECT_NE(second.status().message().find("in use by another process"), std::string::npos)
+  EXPECT_NE(second.status().message().find("already open in this process"), std::string::npos)
       << second.status().ToString();
   first.reset();
   EXPECT_EQ(Store::Open(At(path)).status(), Status::OK());

@@ -1,8 +1,6 @@
 #include "tools/cli.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -10,25 +8,12 @@
 #include <iostream>
 #include <thread>
 
+#include "engine/db_lock.h"
 
 namespace sagadb::tool {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The pid of another process holding the database's lock, or 0. RocksDB takes a POSIX record lock on the LOCK
-// file (fcntl F_SETLK), which F_GETLK reports to every other process; a lock this process holds is not reported.
-pid_t LockHolder(const std::string& db) {
-  const int fd = ::open((fs::path(db) / "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  struct flock lock {};
-  lock.l_type = F_WRLCK;
-  lock.l_whence = SEEK_SET;
-  pid_t holder = 0;
-  if (::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK) holder = lock.l_pid;
-  ::close(fd);
-  return holder;
-}
 
 Result<std::unique_ptr<Store>> OpenSecondary(const GlobalOptions& g) {
   std::error_code ec;

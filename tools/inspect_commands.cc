@@ -37,9 +37,9 @@ Result<LoadedSaga> LoadSaga(Store& store, const Uuid& id) {
   return s;
 }
 
-// Opens, resolves and loads, or prints the error: the prologue of every saga command.
-Result<LoadedSaga> OpenSaga(const GlobalOptions& g, const std::string& text, std::unique_ptr<Store>* store) {
-  SAGADB_ASSIGN_OR_RETURN(Uuid id, ParseSagaId(text));
+// Opens and loads: the prologue of every saga command, once it has parsed the id (a malformed one is bad usage;
+// whatever fails here is the command failing).
+Result<LoadedSaga> OpenSaga(const GlobalOptions& g, const Uuid& id, std::unique_ptr<Store>* store) {
   SAGADB_ASSIGN_OR_RETURN(*store, OpenForInspection(g));
   return LoadSaga(**store, id);
 }
@@ -58,8 +58,6 @@ bool OnPath(const std::string& program) {
     rest.remove_prefix(colon + 1);
   }
 }
-
-int FailLoad(const Status& s) { return s.code() == Code::kInvalidRequest && s.message().find("is not a saga id") != std::string::npos ? UsageError(s.message()) : Fail(s); }
 
 std::string Cell(const std::string& s, size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
@@ -197,9 +195,11 @@ int SagaList(const GlobalOptions& g, const std::string& state) {
 }
 
 int SagaShow(const GlobalOptions& g, const std::string& id) {
+  auto parsed = ParseSagaId(id);
+  if (!parsed.ok()) return UsageError(parsed.status().message());
   std::unique_ptr<Store> store;
-  auto s = OpenSaga(g, id, &store);
-  if (!s.ok()) return FailLoad(s.status());
+  auto s = OpenSaga(g, *parsed, &store);
+  if (!s.ok()) return Fail(s.status());
   const SagaRecord& r = s->record;
   const SagaHistory* h = s->history.ok() ? &*s->history : nullptr;
   if (g.json) {
@@ -244,9 +244,11 @@ int SagaShow(const GlobalOptions& g, const std::string& id) {
 }
 
 int SagaEvents(const GlobalOptions& g, const std::string& id) {
+  auto parsed = ParseSagaId(id);
+  if (!parsed.ok()) return UsageError(parsed.status().message());
   std::unique_ptr<Store> store;
-  auto s = OpenSaga(g, id, &store);
-  if (!s.ok()) return FailLoad(s.status());
+  auto s = OpenSaga(g, *parsed, &store);
+  if (!s.ok()) return Fail(s.status());
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& e : s->events) rows.push_back(EventJson(s->record, e));
   if (g.json) {
@@ -266,9 +268,11 @@ int SagaEvents(const GlobalOptions& g, const std::string& id) {
 }
 
 int SagaDot(const GlobalOptions& g, const std::string& id, bool svg) {
+  auto parsed = ParseSagaId(id);
+  if (!parsed.ok()) return UsageError(parsed.status().message());
   std::unique_ptr<Store> store;
-  auto s = OpenSaga(g, id, &store);
-  if (!s.ok()) return FailLoad(s.status());
+  auto s = OpenSaga(g, *parsed, &store);
+  if (!s.ok()) return Fail(s.status());
   const SagaRecord& r = s->record;
   auto colour = [](LoggedStatus st) {
     switch (st) {

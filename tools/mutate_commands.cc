@@ -45,13 +45,11 @@ Result<std::unique_ptr<ControlPlane>> OpenOwned(const GlobalOptions& g, bool cre
   return ControlPlane::Open(o);
 }
 
-// Waits for the saga and prints its outcome; the exit code says whether it succeeded.
+// Waits for the saga and prints its outcome; the exit code says whether it succeeded. Every command checks its
+// request before it takes the database (bad usage exits 2 there), so a saga refused at its start is the
+// operation failing, whatever the error's code.
 int Finish(const GlobalOptions& g, Result<SagaHandle> handle, const std::function<void()>& print_success) {
-  if (!handle.ok()) {
-    return handle.status().code() == Code::kInvalidRequest && handle.status().message().find("must") != std::string::npos
-               ? UsageError(handle.status().message())
-               : Fail(handle.status());
-  }
+  if (!handle.ok()) return Fail(handle.status());
   auto r = handle->Wait();
   if (!r.ok()) return Fail(r.status());
   if (r->state == SagaState::kSucceeded) {

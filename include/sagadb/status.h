@@ -29,6 +29,10 @@ enum class Code : uint8_t {
   kCorruption,
   kIOError,
   kInternal,
+  // The file system holding the database is full. Not retryable as such: nothing more is written until space is
+  // freed and the database reopened. Codes are stored (saga events keep their error's code): new ones are
+  // appended, never inserted.
+  kNoSpace,
 };
 
 std::string_view ToString(Code code);
@@ -46,6 +50,7 @@ class Status {
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
+  static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
   // Rebuilds a status from a stored code (an unknown code becomes Internal).
   static Status FromCode(uint8_t code, std::string msg);
 
