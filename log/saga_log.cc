@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "engine/keys.h"
+#include "log/saga_index.h"
 #include "schema/codec.h"
 
 namespace sagadb {
@@ -57,6 +58,20 @@ Result<SagaRecord> SagaLog::ReadRecord(const Uuid& id, const Snapshot* snapshot)
   return r;
 }
 
+Result<SagaHeader> SagaLog::ReadHeader(const Uuid& id, const Snapshot* snapshot) const {
+  auto bytes = store_->Get(kSagasTable, id.AsBytes(), snapshot);
+  if (!bytes.ok()) {
+    return bytes.status().IsNotFound() ? Status::NotFound(fmt::format("no saga {}", id.ToString())) : bytes.status();
+  }
+  SagaHeader h;
+  std::string why;
+  if (!DecodeHeader(*bytes, &h, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
+  if (h.id != id) {
+    return Status::Corruption(fmt::format("sagas/{}: the record says it is saga {}", id.ToString(), h.id.ToString()));
+  }
+  return h;
+}
+
 Result<std::vector<LoggedEvent>> SagaLog::ReadEvents(const Uuid& saga, const Snapshot* snapshot) const {
   std::vector<LoggedEvent> out;
   auto it = store_->NewCursor(kSagaEventsTable, snapshot);
@@ -75,6 +90,26 @@ Result<std::vector<LoggedEvent>> SagaLog::ReadEvents(const Uuid& saga, const Sna
   }
   SAGADB_RETURN_IF_ERROR(it->status());
   return out;
+}
+
+Result<std::optional<LoggedEvent>> SagaLog::ReadLastEvent(const Uuid& saga, const Snapshot* snapshot) const {
+  auto it = store_->NewCursor(kSagaEventsTable, snapshot);
+  const std::string_view prefix = saga.AsBytes();
+  it->SeekForPrev(SagaEventKey(saga, ~uint64_t{0}));
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    SAGADB_RETURN_IF_ERROR(it->status());
+    return std::optional<LoggedEvent>();
+  }
+  if (it->key().size() != kSagaEventKeySize) {
+    return Status::Corruption(fmt::format("saga_events: key of saga {} has {} bytes", saga.ToString(), it->key().size()));
+  }
+  LoggedEvent e;
+  e.seq = DecodeBigEndian64(it->key().substr(16));
+  std::string why;
+  if (!Decode(it->value(), &e.event, &why)) {
+    return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
+  }
+  return std::optional<LoggedEvent>(std::move(e));
 }
 
 SagaRecordCursor SagaLog::Records(const Snapshot* snapshot) const {
@@ -101,6 +136,7 @@ Status SagaLog::ForEachSagaWithEvents(
 
 void SagaLog::StageRecord(Batch* batch, const SagaRecord& record) const {
   batch->Put(kSagasTable, record.id.AsBytes(), Encode(record));
+  StageIndex(batch, record);
 }
 
 void SagaLog::StageEvent(Batch* batch, const Uuid& saga, uint64_t seq, const SagaEvent& event) const {

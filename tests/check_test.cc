@@ -9,6 +9,7 @@
 
 #include "engine/batch.h"
 #include "controlplane/volumes.h"
+#include "log/saga_index.h"
 #include "schema/codec.h"
 #include "tests/controlplane_test_util.h"
 
@@ -37,7 +38,14 @@ class CheckTest : public testing::ControlPlaneTest {
   }
   void Put(const Instance& i) { Put(kInstancesTable, i.id.AsBytes(), Encode(i)); }
   void Put(const Disk& d) { Put(kDisksTable, d.id.AsBytes(), Encode(d)); }
-  void Put(const SagaRecord& r) { Put("sagas", r.id.AsBytes(), Encode(r)); }
+  // A saga record as the saga log writes one, with its index entries (those of the record it replaces go).
+  void Put(const SagaRecord& r) {
+    Batch batch;
+    if (auto old = SagaLog(store_).ReadRecord(r.id); old.ok()) StageUnindex(&batch, *old);
+    SagaLog(store_).StageRecord(&batch, r);
+    const Status s = store_->Write(batch);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
 
   Instance GetInstance(const Uuid& id) { return *datastore_->GetInstance(id); }
   Disk GetDisk(const Uuid& id) { return *datastore_->GetDisk(id); }

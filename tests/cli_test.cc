@@ -620,7 +620,7 @@ TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
   EXPECT_EQ(ToolJson({"saga", "list"}).size(), 6u);
 
   Json recover = ToolJson({"recover"});
-  EXPECT_EQ(recover["scanned"], 6);
+  EXPECT_EQ(recover["scanned"], 0);  // sagas in flight: none; the finished ones are not read at all
   EXPECT_EQ(recover["marked_stuck"], Json::array());
 }
 
