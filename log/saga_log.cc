@@ -15,38 +15,6 @@ std::string SagaEventKey(const Uuid& saga, uint64_t seq) {
   return key;
 }
 
-SagaRecordCursor::SagaRecordCursor(std::unique_ptr<Cursor> cursor) : cursor_(std::move(cursor)) {
-  cursor_->SeekToFirst();
-  Settle();
-}
-
-void SagaRecordCursor::Next() {
-  cursor_->Next();
-  Settle();
-}
-
-void SagaRecordCursor::Settle() {
-  for (; cursor_->Valid(); cursor_->Next()) {
-    std::string why;
-    auto id = Uuid::FromBytes(cursor_->key());
-    if (!id) {
-      why = "the key is not a 16-byte id";
-    } else if (!Decode(cursor_->value(), &record_, &why)) {
-    } else if (record_.id != *id) {
-      why = fmt::format("the record says it is saga {}", record_.id.ToString());
-    } else {
-      valid_ = true;
-      return;
-    }
-    std::string key_text = id ? id->ToString() : "";
-    if (!id) {
-      for (unsigned char c : cursor_->key()) key_text += fmt::format("{:02x}", c);
-    }
-    unreadable_.push_back(UnreadableRecord{id, fmt::format("sagas/{}: {}", key_text, why)});
-  }
-  valid_ = false;
-}
-
 Result<SagaRecord> SagaLog::ReadRecord(const Uuid& id, const Snapshot* snapshot) const {
   auto bytes = store_->Get(kSagasTable, id.AsBytes(), snapshot);
   if (!bytes.ok()) {
@@ -110,28 +78,6 @@ Result<std::optional<LoggedEvent>> SagaLog::ReadLastEvent(const Uuid& saga, cons
     return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
   }
   return std::optional<LoggedEvent>(std::move(e));
-}
-
-SagaRecordCursor SagaLog::Records(const Snapshot* snapshot) const {
-  return SagaRecordCursor(store_->NewCursor(kSagasTable, snapshot));
-}
-
-Status SagaLog::ForEachSagaWithEvents(
-    const Snapshot* snapshot, const std::function<void(const std::optional<Uuid>& id, std::string_view key)>& fn) const {
-  auto it = store_->NewCursor(kSagaEventsTable, snapshot);
-  std::optional<Uuid> last;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key = it->key();
-    auto id = key.size() == kSagaEventKeySize ? Uuid::FromBytes(key.substr(0, 16)) : std::nullopt;
-    if (!id) {
-      fn(std::nullopt, key);
-      continue;
-    }
-    if (id == last) continue;
-    last = id;
-    fn(id, key);
-  }
-  return it->status();
 }
 
 void SagaLog::StageRecord(Batch* batch, const SagaRecord& record) const {
