@@ -96,7 +96,7 @@ void PrintPrune(const GlobalOptions& g, const PruneReport& r) {
                            "{} to {}",
                            r.dry_run ? "would prune" : "pruned", r.sagas, r.succeeded, r.failed, r.abandoned,
                            r.events, FormatTime(r.oldest_finished_ns), FormatTime(r.newest_finished_ns));
-  if (!r.dry_run) std::cout << fmt::format(", in {} batches", r.batches);
+  if (!r.dry_run) std::cout << fmt::format(", in {} batch{}", r.batches, r.batches == 1 ? "" : "es");
   std::cout << "\n";
 }
 
