@@ -31,6 +31,8 @@
 #include "controlplane/volumes.h"
 #include "db/database_impl.h"
 #include "engine/fault_injector.h"
+#include "log/saga_index.h"
+#include "schema/codec.h"
 #include "sagadb/control_plane.h"
 #include "sagas/fault_plan.h"
 #include "tests/test_util.h"
@@ -983,6 +985,35 @@ TEST_F(CliTest, SagaPruneRemovesFinishedSagasOnlyAndTheDryRunChangesNothing) {
   EXPECT_EQ(again.exit_code, 0) << again;
   EXPECT_EQ(again.out, "nothing to prune\n") << again;
   EXPECT_EQ(ToolJson({"saga", "prune", "--max-age", "1h"})["sagas"], 0);
+}
+
+TEST_F(CliTest, AListingThatMeetsAnUnreadableRecordSaysSoOnStderrAndExitsOne) {
+  ToolJson({"instance", "create", "web", "--disks", "0"});
+  const Uuid broken = Uuid::Generate();
+  {
+    StoreConfig config;
+    config.path = db_;
+    auto store = Must(Store::Open(config));
+    Batch b;
+    b.Put(kSagasTable, broken.AsBytes(), "not a saga");
+    b.Put(Must(store->FindTable("instances")), broken.AsBytes(), "not an instance");
+    SagaIndexEntry e;
+    b.Put(kSagaIndexTable, ActiveIndexKey(broken), Encode(e));  // listed in flight, unreadable
+    Must(store->Write(b));
+  }
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"saga", "list"}, {"saga", "list", "--json"}, {"saga", "list", "--state", "running"},
+           {"instance", "list", "--jsonl"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    Outcome o = Tool(args);
+    EXPECT_EQ(o.exit_code, 1) << o;
+    ASSERT_EQ(o.ErrLines().size(), 1u) << o;
+    EXPECT_NE(o.err.find(broken.ToString()), std::string::npos) << o;
+    if (args.back() == "--json") {
+      Json page = o.JsonOut();
+      EXPECT_EQ(page["sagas"].size(), 1u) << o;  // the readable one is still listed
+    }
+  }
 }
 
 }  // namespace
