@@ -1,6 +1,7 @@
 // sagadb_bench: measures, in one run on one directory, the disk's ceiling and what sagadb makes of it.
 //
-//   sagadb_bench [--dir ./bench-data] [--runs 5] [--json] [--quick]
+//   sagadb_bench [--dir ./bench-data] [--runs 5] [--json] [--quick] [--only SECTION ...]
+//                [--history-sagas 1000000] [--long-sagas 200000] [--long-keep 10000]
 //
 // Prints a table per section, the targets with their verdicts, and (with --json) every figure as JSON. Every
 // figure is the median over --runs runs. See docs/PERFORMANCE.md for results and how to read them.
@@ -14,6 +15,7 @@
 #include "bench/bench_util.h"
 #include "bench/critical_path_bench.h"
 #include "bench/engine_bench.h"
+#include "bench/history_bench.h"
 #include "bench/saga_bench.h"
 
 namespace sagadb::bench {
@@ -131,6 +133,8 @@ int Main(int argc, char** argv) {
   int recovery_disks = 2;
   std::string sagadb_binary = SAGADB_BINARY;
   std::vector<std::string> only;
+  HistoryConfig history;
+  LongRunConfig longrun;
   CLI::App app("sagadb_bench: throughput, latency, recovery time and write cost against the disk's limit");
   app.add_option("--dir", c.root, "where scratch databases are made")->capture_default_str();
   app.add_option("--volumes-dir", c.volumes_root,
@@ -139,12 +143,30 @@ int Main(int argc, char** argv) {
   app.add_option("--recovery-sagas", recovery_sagas, "sagas interrupted for the recovery section")->capture_default_str();
   app.add_option("--recovery-disks", recovery_disks, "disks per interrupted saga")->capture_default_str();
   app.add_option("--sagadb", sagadb_binary, "the sagadb binary (for the overload scenario's RSS)");
+  app.add_option("--history-sagas", history.finished, "history section: finished sagas in the database")
+      ->capture_default_str();
+  app.add_option("--history-interrupted", history.interrupted, "history section: interrupted sagas")
+      ->capture_default_str();
+  app.add_option("--history-disks", history.disks, "history section: disks of each instance-create")
+      ->capture_default_str();
+  app.add_option("--long-sagas", longrun.sagas, "longrun section: instance-creates in the run")->capture_default_str();
+  app.add_option("--long-keep", longrun.keep, "longrun section: finished sagas retention keeps")->capture_default_str();
+  app.add_option("--long-concurrency", longrun.concurrency, "longrun section: sagas in flight")->capture_default_str();
   app.add_flag("--json", as_json, "print the figures as JSON");
   app.add_flag("--quick", c.quick, "a smoke run with tiny counts");
   app.add_option("--only", only, "measure only these sections (targets need the sections they read)")
-      ->check(CLI::IsMember({"ceiling", "volumes", "path", "sync", "nosync", "recovery", "attach", "overload"}));
+      ->check(CLI::IsMember({"ceiling", "volumes", "path", "sync", "nosync", "recovery", "attach", "overload",
+                             "history", "longrun"}));
   CLI11_PARSE(app, argc, argv);
-  if (c.quick) recovery_sagas = std::min(recovery_sagas, 100);
+  if (c.quick) {
+    recovery_sagas = std::min(recovery_sagas, 100);
+    history.finished = std::min<uint64_t>(history.finished, 2'000);
+    history.interrupted = std::min(history.interrupted, 10);
+    longrun.sagas = std::min<uint64_t>(longrun.sagas, 600);
+    longrun.keep = std::min<uint64_t>(longrun.keep, 100);
+    longrun.interval_ms = 100;  // so that retention runs within the smoke run's seconds
+  }
+  history.sagadb_binary = sagadb_binary;
   runs = std::max(runs, 1);
 
   const std::vector<int> ceiling_levels = {1, 8, 32};
@@ -169,6 +191,13 @@ int Main(int argc, char** argv) {
   }
   if (wanted("attach")) report["attach_detach"] = Repeat(runs, [&] { return MeasureAttachDetach(c, {1, 8}); });
   if (wanted("overload")) report["overload_rss"] = Repeat(runs, [&] { return MeasureOverloadRss(c, sagadb_binary); });
+  if (wanted("history")) {
+    // One database, measured `runs` times: the medians of its runs.
+    json h = MeasureHistory(c, history, runs);
+    h["median"] = Median(h["runs"].get<std::vector<json>>());
+    report["history"] = h;
+  }
+  if (wanted("longrun")) report["longrun"] = Repeat(runs, [&] { return MeasureLongRun(c, longrun); });
 
   // Targets, each from the sections it reads.
   json targets = json::array();
@@ -220,6 +249,20 @@ int Main(int argc, char** argv) {
     target("peak RSS of the 30 x 11 overload scenario (< 150 MiB)",
            report["overload_rss"]["peak_rss_mib"].get<double>(), 150, false, "MiB");
   }
+  if (report.contains("history")) {
+    const json& m = report["history"]["median"];
+    target(fmt::format("open + recovery load, {} finished + {} interrupted sagas (< 100 ms)",
+                       report["history"]["finished"].get<uint64_t>(), report["history"]["interrupted"].get<uint64_t>()),
+           1e3 * m["open"]["open_seconds"].get<double>(), 100, false, "ms");
+    target("peak RSS of sagadb check over that history (< 150 MiB)", m["check"]["peak_rss_mib"].get<double>(), 150,
+           false, "MiB");
+    target("peak RSS of sagadb saga list --limit 100 over it (< 150 MiB)", m["list_100"]["peak_rss_mib"].get<double>(),
+           150, false, "MiB");
+  }
+  if (report.contains("longrun") && report["longrun"].contains("last_over_first")) {
+    target("long run: last tenth's sagas/s over the first's (>= 0.85)",
+           report["longrun"]["last_over_first"].get<double>(), 0.85, true, "ratio");
+  }
   report["targets"] = targets;
 
   // A benchmark whose work failed measured nothing: say so in the exit code (the suite's smoke run relies on it).
@@ -235,6 +278,14 @@ int Main(int argc, char** argv) {
     for (const auto& r : report["attach_detach"]) errors += r["errors"].get<uint64_t>();
   }
   if (report.contains("recovery")) errors += report["recovery"]["stuck"].get<uint64_t>();
+  if (report.contains("longrun")) errors += report["longrun"]["errors"].get<uint64_t>();
+  if (report.contains("history")) {
+    for (const auto& run : report["history"]["runs"]) {
+      for (const char* tool : {"check", "list_100", "list_running", "stalled"}) {
+        if (run[tool]["exit_code"].get<int>() != 0) errors++;
+      }
+    }
+  }
   const bool demo_ok = !report.contains("overload_rss") || report["overload_rss"].value("exit_code", -1) == 0;
   if (report.contains("volumes")) {
     for (const auto& r : report["volumes"]) errors += r["errors"].get<uint64_t>();
@@ -307,6 +358,40 @@ int Main(int argc, char** argv) {
     std::cout << fmt::format("\noverload scenario (sagadb demo, 30 x 11, 5%): peak RSS {:.1f} MiB, exit {}\n",
                              report["overload_rss"]["peak_rss_mib"].get<double>(),
                              report["overload_rss"]["exit_code"].get<int>());
+  }
+  if (report.contains("history")) {
+    const json& h = report["history"];
+    const json& m = h["median"];
+    std::cout << fmt::format(
+        "\nhistory: {} finished sagas ({} disks each, {:.0f} bytes written per saga, generated in {:.0f} s) + {} "
+        "interrupted; database {:.0f} MiB\n",
+        h["finished"].get<uint64_t>(), h["disks_per_saga"].get<int>(), h["bytes_per_saga"].get<double>(),
+        h["generate_seconds"].get<double>(), h["interrupted"].get<uint64_t>(), h["db_mib"].get<double>());
+    std::cout << fmt::format("  open (until Open returns, interrupted sagas resumed): {:.1f} ms, recovery load {:.1f} ms, "
+                             "{} read in flight\n",
+                             1e3 * m["open"]["open_seconds"].get<double>(),
+                             1e3 * m["open"]["recovery_load_seconds"].get<double>(),
+                             m["open"]["in_flight_read"].get<uint64_t>());
+    for (const char* tool : {"check", "list_100", "list_running", "stalled"}) {
+      std::cout << fmt::format("  {:<13} {:>8.2f} s  peak RSS {:>6.1f} MiB{}  exit {}\n", tool,
+                               m[tool]["seconds"].get<double>(), m[tool]["peak_rss_mib"].get<double>(),
+                               m[tool]["rss_exact"].get<bool>() ? "" : " (sampled)", m[tool]["exit_code"].get<int>());
+    }
+  }
+  if (report.contains("longrun")) {
+    const json& l = report["longrun"];
+    std::cout << fmt::format("\nlong run: {} instance-creates ({} disk), {} in flight, retention keeps {}\n",
+                             l["sagas"].get<uint64_t>(), l["disks"].get<int>(), l["concurrency"].get<int>(),
+                             l["keep"].get<uint64_t>());
+    std::cout << fmt::format("  {:>6} {:>9} {:>12} {:>9} {:>9} {:>14} {:>9}\n", "tenth", "sagas/s", "cpu ms/saga",
+                             "db MiB", "RSS MiB", "finished kept", "pruned");
+    int k = 1;
+    for (const auto& t : l["tenths"]) {
+      std::cout << fmt::format("  {:>6} {:>9.1f} {:>12.2f} {:>9.1f} {:>9.1f} {:>14} {:>9}\n", k++,
+                               t["sagas_per_sec"].get<double>(), t["cpu_ms_per_saga"].get<double>(),
+                               t["db_mib"].get<double>(), t["rss_mib"].get<double>(),
+                               t["finished_kept"].get<uint64_t>(), t["pruned"].get<uint64_t>());
+    }
   }
   if (saga_ceiling > 0) {
     std::cout << fmt::format(

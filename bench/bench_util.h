@@ -51,5 +51,21 @@ double Percentile(std::vector<double> v, double p);
 double ProcessCpuSeconds();
 // Peak resident set size of this process so far, in MiB.
 double PeakRssMiB();
+// This process's resident set size now (VmRSS), in MiB.
+double CurrentRssMiB();
+// The bytes of the files under `dir`, leaving out the subdirectory named `skip` (the volumes).
+uint64_t DirBytes(const std::string& dir, const std::string& skip = "");
+
+// A program run as a child process, and how it went.
+struct ChildRun {
+  int exit_code = -1;       // -1: killed by a signal or not started
+  double seconds = 0;       // wall time
+  double peak_rss_mib = 0;  // the child's own VmHWM, read as it exits
+  bool rss_exact = false;   // false: sampled while it ran (ptrace was refused), a lower bound
+};
+// Runs argv (argv[0] a path) with stdout to `stdout_path` (or /dev/null) and waits for it. Its peak RSS is read
+// from /proc/<pid>/status at its exit stop (ptrace's PTRACE_O_TRACEEXIT), when its memory is still mapped:
+// rusage cannot tell it, since a posix_spawn child's maxrss includes the parent's from before the exec.
+ChildRun RunMeasured(const std::vector<std::string>& argv, const std::string& stdout_path = "");
 
 }  // namespace sagadb::bench

@@ -31,6 +31,9 @@ std::unique_ptr<ControlPlane> OpenDb(const std::string& path, bool sync, size_t 
   o.path = path;
   o.store.sync = sync;
   o.executor.max_in_flight = max_in_flight;
+  // The benchmarks' databases keep their history: retention would only add its reads to what they measure (and
+  // the history section's million sagas must stay).
+  o.retention.enabled = false;
   ControlPlaneOptions cp;
   cp.volumes_dir = volumes_dir;
   auto db = ControlPlane::Open(o, cp);
@@ -147,30 +150,33 @@ nlohmann::json MeasureVolumes(const BenchConfig& c, const std::vector<int>& conc
   return rows;
 }
 
+uint64_t InterruptInstanceCreates(const std::string& path, int sagas, int disks, const std::string& prefix) {
+  uint64_t interrupted = 0;
+  auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
+  InterruptHooks interrupt;
+  StoreOf(*db).SetHooks(&interrupt);
+  std::vector<SagaHandle> handles;
+  std::mutex mu;
+  RunConcurrently(16, static_cast<uint64_t>(sagas), [&](int, uint64_t i) {
+    tls_starting_thread = true;
+    auto h = db->CreateInstance(Request(prefix, i, disks));
+    if (!h.ok()) return false;
+    std::lock_guard lock(mu);
+    handles.push_back(*h);
+    return true;
+  });
+  for (auto& h : handles) {
+    auto r = h.Wait();
+    if (!r.ok()) interrupted++;
+  }
+  StoreOf(*db).SetHooks(nullptr);
+  return interrupted;
+}
+
 nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks) {
   BenchDir dir(c.root, "recovery");
   const std::string path = (std::filesystem::path(dir.path()) / "db").string();
-  uint64_t interrupted = 0;
-  {
-    auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
-    InterruptHooks interrupt;
-    StoreOf(*db).SetHooks(&interrupt);
-    std::vector<SagaHandle> handles;
-    std::mutex mu;
-    RunConcurrently(16, static_cast<uint64_t>(sagas), [&](int, uint64_t i) {
-      tls_starting_thread = true;
-      auto h = db->CreateInstance(Request("r", i, disks));
-      if (!h.ok()) return false;
-      std::lock_guard lock(mu);
-      handles.push_back(*h);
-      return true;
-    });
-    for (auto& h : handles) {
-      auto r = h.Wait();
-      if (!r.ok()) interrupted++;
-    }
-    StoreOf(*db).SetHooks(nullptr);
-  }
+  const uint64_t interrupted = InterruptInstanceCreates(path, sagas, disks, "r");
   const auto start = std::chrono::steady_clock::now();
   auto db = OpenDb(path, true, static_cast<size_t>(sagas) + 16);
   const double open_total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

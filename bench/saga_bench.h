@@ -19,6 +19,10 @@ nlohmann::json MeasureVolumes(const BenchConfig& c, const std::vector<int>& conc
 // `sagas` instance-creates interrupted mid-flight, then an open: time to load and validate their logs, and
 // until all have finished.
 nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks);
+// Starts `sagas` instance-creates on the database at `path` (names "<prefix>-<i>") and interrupts them all
+// mid-flight, where a crash would have left their logs (the database is closed afterwards). Returns how many
+// were interrupted.
+uint64_t InterruptInstanceCreates(const std::string& path, int sagas, int disks, const std::string& prefix);
 // Runs `sagadb demo` (the 30 x 11 overload scenario) as a child process and reports its peak RSS.
 nlohmann::json MeasureOverloadRss(const BenchConfig& c, const std::string& sagadb_binary);
 

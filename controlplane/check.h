@@ -11,8 +11,9 @@
 
 namespace sagadb {
 
-// An inspection (secondary) store is caught up with its primary after the listing, so its view is as new as the
-// listing; that is the only change Check makes to `store`.
+// An inspection (secondary) store is caught up with its primary when the check starts and again after each group
+// of volume shards is listed, so its view is as new as the listing; that is the only change Check makes to
+// `store`.
 CheckReport Check(Store& store, const std::string& volumes_dir, const CheckOptions& options = {});
 
 }  // namespace sagadb

@@ -46,7 +46,39 @@ Listing<T> Scan(const Store& store, TableId table) {
   return out;
 }
 
+template <typename T>
+Status Walk(const Store& store, TableId table, const std::optional<Uuid>& after,
+            const std::function<bool(const T&)>& fn, std::vector<Status>* errors) {
+  const std::string_view name = store.TableName(table);
+  auto it = store.NewCursor(table);
+  if (after) {
+    it->Seek(after->AsBytes());
+    if (it->Valid() && it->key() == after->AsBytes()) it->Next();
+  } else {
+    it->SeekToFirst();
+  }
+  for (; it->Valid(); it->Next()) {
+    auto r = DecodeAs<T>(name, it->key(), it->value());
+    if (!r.ok()) {
+      errors->push_back(r.status());
+    } else if (!fn(*r)) {
+      return Status::OK();
+    }
+  }
+  return it->status();
+}
+
 }  // namespace
+
+Status Datastore::ForEachInstance(const std::optional<Uuid>& after, const std::function<bool(const Instance&)>& fn,
+                                  std::vector<Status>* errors) const {
+  return Walk<Instance>(*store_, instances_, after, fn, errors);
+}
+
+Status Datastore::ForEachDisk(const std::optional<Uuid>& after, const std::function<bool(const Disk&)>& fn,
+                              std::vector<Status>* errors) const {
+  return Walk<Disk>(*store_, disks_, after, fn, errors);
+}
 
 Status Datastore::StateError(std::string_view what, std::string_view state) {
   return Status::InvalidRequest(fmt::format("{} is in state \"{}\"", what, state));

@@ -18,6 +18,7 @@
 // writes are committed or dropped.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -81,6 +82,13 @@ class Datastore {
   Result<Uuid> LookupDisk(std::string_view project, std::string_view name) const;
   Listing<Instance> ListInstances() const;
   Listing<Disk> ListDisks() const;
+  // The records in id order, one at a time (for listings of any size): from the first id after `after` (or the
+  // first), each handed to `fn` until it returns false. A record that does not decode is appended to `errors`
+  // and skipped; a read error ends the walk with that status.
+  Status ForEachInstance(const std::optional<Uuid>& after, const std::function<bool(const Instance&)>& fn,
+                         std::vector<Status>* errors) const;
+  Status ForEachDisk(const std::optional<Uuid>& after, const std::function<bool(const Disk&)>& fn,
+                     std::vector<Status>* errors) const;
 
   // --- Reads through a txn: its staged writes first (the caller locks the record first).
   static Result<Instance> ReadInstance(Txn& txn, const Uuid& id);

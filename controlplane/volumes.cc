@@ -125,37 +125,58 @@ Status RemoveVolume(std::string_view dir, const Uuid& disk) {
 
 uint64_t VolumeSyncCount() { return g_syncs.load(std::memory_order_relaxed); }
 
-Result<VolumeListing> ListVolumes(std::string_view dir) {
-  VolumeListing out;
+Result<VolumeDirListing> ListVolumeDir(std::string_view dir) {
+  VolumeDirListing out;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return out;
-  auto read_error = [&](const fs::path& p) {
-    return Status::IOError(fmt::format("reading {}: {}", p.string(), ec.message()));
-  };
   fs::directory_iterator top(dir, ec);
-  if (ec) return read_error(fs::path(dir));
-  for (; top != fs::directory_iterator(); top.increment(ec)) {
-    const std::string shard = top->path().filename().string();
-    if (!IsShardName(shard) || !top->is_directory(ec)) {
-      out.other_files.push_back(shard);
-      continue;
+  for (; !ec && top != fs::directory_iterator(); top.increment(ec)) {
+    const std::string name = top->path().filename().string();
+    if (IsShardName(name) && top->is_directory(ec)) {
+      out.shards[static_cast<uint8_t>(std::stoi(name, nullptr, 16))] = true;
+    } else {
+      out.other_files.push_back(name);
     }
-    fs::directory_iterator it(top->path(), ec);
-    if (ec) return read_error(top->path());
-    for (; it != fs::directory_iterator(); it.increment(ec)) {
-      std::string name = it->path().filename().string();
-      std::string relative = shard + "/" + name;
-      auto id = VolumeDiskId(name);
-      // A volume is only where its id puts it: anything else is reported, never mistaken for a disk's file.
-      if (id && name.compare(0, 2, shard) == 0) {
-        out.volumes.emplace(*id, std::move(relative));
-      } else {
-        out.other_files.push_back(std::move(relative));
-      }
-    }
-    if (ec) return read_error(top->path());
   }
-  if (ec) return read_error(fs::path(dir));
+  if (ec) return Status::IOError(fmt::format("reading {}: {}", dir, ec.message()));
+  std::sort(out.other_files.begin(), out.other_files.end());
+  return out;
+}
+
+Result<ShardListing> ListVolumeShard(std::string_view dir, uint8_t shard_byte) {
+  ShardListing out;
+  const std::string shard = fmt::format("{:02x}", shard_byte);
+  const fs::path path = fs::path(dir) / shard;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return out;
+  fs::directory_iterator it(path, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    std::string relative = shard + "/" + name;
+    auto id = VolumeDiskId(name);
+    // A volume is only where its id puts it: anything else is reported, never mistaken for a disk's file.
+    if (id && name.compare(0, 2, shard) == 0) {
+      out.volumes.emplace_back(*id, std::move(relative));
+    } else {
+      out.other_files.push_back(std::move(relative));
+    }
+  }
+  if (ec) return Status::IOError(fmt::format("reading {}: {}", path.string(), ec.message()));
+  std::sort(out.volumes.begin(), out.volumes.end());
+  std::sort(out.other_files.begin(), out.other_files.end());
+  return out;
+}
+
+Result<VolumeListing> ListVolumes(std::string_view dir) {
+  VolumeListing out;
+  SAGADB_ASSIGN_OR_RETURN(VolumeDirListing top, ListVolumeDir(dir));
+  out.other_files = std::move(top.other_files);
+  for (int shard = 0; shard < 256; ++shard) {
+    if (!top.shards[shard]) continue;
+    SAGADB_ASSIGN_OR_RETURN(ShardListing listing, ListVolumeShard(dir, static_cast<uint8_t>(shard)));
+    for (auto& [id, relative] : listing.volumes) out.volumes.emplace(id, std::move(relative));
+    for (auto& name : listing.other_files) out.other_files.push_back(std::move(name));
+  }
   std::sort(out.other_files.begin(), out.other_files.end());
   return out;
 }

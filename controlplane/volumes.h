@@ -12,6 +12,7 @@
 // records the step as done right after. A failed CreateVolume leaves no file behind.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,11 +42,26 @@ Status RemoveVolume(std::string_view dir, const Uuid& disk);
 // the synced writes a saga makes outside the store, for the benchmark's per-saga count.
 uint64_t VolumeSyncCount();
 
+// The volumes directory a shard at a time, so that a check holds one shard's names (1/256 of them), never all.
+struct VolumeDirListing {
+  std::array<bool, 256> shards{};        // which shard subdirectories exist ("00" .. "ff")
+  std::vector<std::string> other_files;  // entries that are not shard directories, sorted
+};
+struct ShardListing {
+  std::vector<std::pair<Uuid, std::string>> volumes;  // sorted by disk id; path relative to the volumes directory
+  std::vector<std::string> other_files;               // entries that are not volumes of this shard, sorted
+};
+// Empty if the directory does not exist. IOError if it cannot be read.
+Result<VolumeDirListing> ListVolumeDir(std::string_view dir);
+// The shard whose name is the hex of `shard` (a disk id's first byte). Empty if it does not exist.
+Result<ShardListing> ListVolumeShard(std::string_view dir, uint8_t shard);
+
 struct VolumeListing {
   std::map<Uuid, std::string> volumes;   // disk id -> path relative to the volumes directory ("3f/3f2a...vol")
   std::vector<std::string> other_files;  // entries that are not volumes (or not where their id puts them)
 };
-// The directory's contents, subdirectories included; empty if it does not exist. IOError if it cannot be read.
+// The directory's contents, subdirectories included, all at once (for tests; `check` lists a shard at a time);
+// empty if it does not exist. IOError if it cannot be read.
 Result<VolumeListing> ListVolumes(std::string_view dir);
 
 }  // namespace sagadb

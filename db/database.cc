@@ -4,7 +4,11 @@
 
 #include <set>
 
+#include "base/clock.h"
 #include "db/database_impl.h"
+#include "log/index_migration.h"
+#include "log/prune.h"
+#include "log/saga_query.h"
 #include "recovery/recovery.h"
 
 namespace sagadb {
@@ -40,11 +44,31 @@ Result<std::unique_ptr<Database>> OpenDatabase(const DatabaseOptions& options,
     if (!st.ok()) return Status::InvalidRequest(fmt::format("domain {}: {}", domain->name(), st.message()));
   }
   SAGADB_ASSIGN_OR_RETURN(impl->store_, Store::Open(config));
+  if (impl->store_->schema_version() < kSchemaVersion) {
+    // A database written before the saga index: build it, once, before recovery reads it.
+    const auto start = std::chrono::steady_clock::now();
+    IndexBuildReport built;
+    SAGADB_RETURN_IF_ERROR(BuildSagaIndex(impl->store_.get(), {}, &built));
+    impl->report_.indexed = built.sagas;
+    impl->report_.index_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options.logger != nullptr) {
+      options.logger->Log(LogLevel::kInfo,
+                          fmt::format("built the saga index of {}: {} sagas in {:.3f}s ({} unreadable records left "
+                                      "out){}",
+                                      options.path, built.sagas, impl->report_.index_seconds, built.unreadable,
+                                      built.resumed ? ", resuming an interrupted build" : ""));
+    }
+  }
   impl->executor_ = std::make_unique<SagaExecutor>(impl->store_.get(), &impl->locks_, &impl->registry_,
                                                    options.executor, options.logger);
   std::unique_ptr<Database> db(new Database(std::move(impl)));
   DatabaseImpl& i = *db->impl_;
   SAGADB_RETURN_IF_ERROR(RecoverAtOpen(*i.executor_, i.registry_, options.wait_for_recovery, options.logger, &i.report_));
+  if (options.retention.enabled) {
+    i.retention_ = std::make_unique<RetentionTask>(i.store_.get(), &i.prune_mu_, options.retention, options.logger);
+    i.retention_->Start();
+  }
   return db;
 }
 
@@ -53,6 +77,7 @@ Database::Database(std::unique_ptr<DatabaseImpl> impl) : impl_(std::move(impl)) 
 Database::~Database() { impl_->Close(); }
 
 void DatabaseImpl::Close() {
+  if (retention_) retention_->Stop();
   if (executor_) executor_->Shutdown();
   executor_.reset();
   store_.reset();
@@ -70,6 +95,31 @@ Result<std::string> Database::Read(std::string_view table, std::string_view key)
   auto t = impl_->store().FindTable(table);
   if (!t.ok()) return Status::InvalidRequest(t.status().message());
   return impl_->store().Get(*t, key);
+}
+
+Result<SagaPage> Database::ListSagas(const SagaQuery& query) const {
+  SagaPage page;
+  SagaListing listing;
+  SAGADB_RETURN_IF_ERROR(ListSagaRecords(
+      impl_->store(), query, [&](const SagaRecord& r) { page.sagas.push_back(SummaryOf(r)); }, &listing));
+  page.next = listing.next;
+  page.unreadable = std::move(listing.unreadable);
+  return page;
+}
+
+Result<StalledReport> Database::ListStalled(std::chrono::nanoseconds quiet) const {
+  return ListStalledSagas(impl_->store(), quiet);
+}
+
+Result<PruneReport> Database::Prune(const RetentionPolicy& policy, bool dry_run) {
+  PruneOptions o;
+  o.policy = policy;
+  o.dry_run = dry_run;
+  o.sagas_per_batch = impl_->options().retention.sagas_per_batch;
+  PruneReport report;
+  MutexLock lock(&impl_->prune_mu());
+  SAGADB_RETURN_IF_ERROR(PruneFinishedSagas(&impl_->store(), o, &report));
+  return report;
 }
 
 void Database::WaitIdle() { impl_->executor().WaitIdle(); }

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "base/mutex.h"
+#include "db/retention_task.h"
 #include "engine/key_locks.h"
 #include "engine/store.h"
 #include "sagadb/database.h"
@@ -40,12 +42,16 @@ class DatabaseImpl {
   const ActionRegistry& registry() const { return registry_; }
   const DatabaseOptions& options() const { return options_; }
   const RecoveryReport& recovery() const { return report_; }
+  // The background retention, or null when DatabaseOptions::retention is off.
+  RetentionTask* retention() { return retention_.get(); }
+  // Held by every prune, the background's and Database::Prune's.
+  Mutex& prune_mu() { return prune_mu_; }
 
  private:
   friend class Database;
   friend Result<std::unique_ptr<Database>> OpenDatabase(const DatabaseOptions&, std::vector<std::shared_ptr<Domain>>,
                                                         const OpenSeams&);
-  // Stops the executor before the store closes.
+  // Stops the retention task and the executor before the store closes.
   void Close();
 
   DatabaseOptions options_;
@@ -55,6 +61,8 @@ class DatabaseImpl {
   ActionRegistry registry_;
   std::unique_ptr<SagaExecutor> executor_;
   RecoveryReport report_;
+  Mutex prune_mu_;
+  std::unique_ptr<RetentionTask> retention_;  // stopped before the executor and the store go
 };
 
 }  // namespace sagadb

@@ -31,7 +31,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // The engine's tables by TableId.
-constexpr std::array<std::string_view, kFirstDomainTable> kEngineTables = {"meta", "sagas", "saga_events"};
+constexpr std::array<std::string_view, kFirstDomainTable> kEngineTables = {"meta", "sagas", "saga_events",
+                                                                           "saga_index"};
 // Domain tables of databases written before the metadata listed them: the control plane's, the only domain
 // then. Such a database is taken to have registered exactly these.
 constexpr std::array<std::string_view, 3> kUnlistedLegacyTables = {"instances", "disks", "names"};
@@ -63,6 +64,25 @@ class RocksSnapshot : public Snapshot {
 const rocksdb::Snapshot* RawSnapshot(const Snapshot* s) {
   return s == nullptr ? nullptr : static_cast<const RocksSnapshot*>(s)->get();
 }
+
+// The cursor over a table the database has not got (Store::HasTable): empty, with the error as its status.
+class MissingTableCursor : public Cursor {
+ public:
+  explicit MissingTableCursor(Status status) : status_(std::move(status)) {}
+  void SeekToFirst() override {}
+  void SeekToLast() override {}
+  void Seek(std::string_view) override {}
+  void SeekForPrev(std::string_view) override {}
+  bool Valid() const override { return false; }
+  void Next() override {}
+  void Prev() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  Status status() const override { return status_; }
+
+ private:
+  Status status_;
+};
 
 class RocksCursor : public Cursor {
  public:
@@ -336,6 +356,13 @@ Status Store::ClaimDatabase() {
   return Status::OK();
 }
 
+Status Store::MissingTable(TableId table) const {
+  if (table >= table_names_.size()) return Status::InvalidRequest(fmt::format("no table #{}", table));
+  return Status::InvalidRequest(fmt::format(
+      "database {} (schema version {}) has no table \"{}\" yet: one read-write open by this sagadb adds it",
+      config_.path, schema_version(), table_names_[table]));
+}
+
 Status Store::OpenDb() {
   const std::string& path = config_.path;
   const StoreOptions& o = config_.options;
@@ -414,9 +441,20 @@ Status Store::OpenDb() {
       if (std::find(table_names_.begin(), table_names_.end(), t) == table_names_.end()) table_names_.push_back(t);
     }
   }
+  // An inspection open cannot create a table: an engine table newer than the database is left out (its handle
+  // stays null; HasTable says so).
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<TableId> opened;  // the table of each descriptor after the default column family's
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocks_->CfOptions(o));
-  for (const auto& name : table_names_) descriptors.emplace_back(name, rocks_->CfOptions(o));
+  for (TableId t = 0; t < table_names_.size(); ++t) {
+    const std::string& name = table_names_[t];
+    if (config_.mode != OpenMode::kReadWrite && exists &&
+        std::find(existing.begin(), existing.end(), name) == existing.end()) {
+      continue;
+    }
+    descriptors.emplace_back(name, rocks_->CfOptions(o));
+    opened.push_back(t);
+  }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -456,7 +494,8 @@ Status Store::OpenDb() {
   }
   rocks_->db.reset(raw);
   rocks_->default_handle = handles[0];
-  rocks_->handles.assign(handles.begin() + 1, handles.end());
+  rocks_->handles.assign(table_names_.size(), nullptr);
+  for (size_t i = 0; i < opened.size(); ++i) rocks_->handles[opened[i]] = handles[i + 1];
   return Status::OK();
 }
 
@@ -467,6 +506,7 @@ Status Store::InitMeta() {
   if (version.ok()) {
     if (version->size() != 4) return Status::Corruption("meta/schema_version is not a 4-byte integer");
     uint32_t v = DecodeBigEndian32(*version);
+    schema_version_.store(v, std::memory_order_release);
     if (v > kSchemaVersion) {
       return Status::InvalidRequest(fmt::format(
           "database {} has schema version {}, newer than this sagadb supports ({}); use a newer sagadb",
@@ -517,8 +557,9 @@ Status Store::InitMeta() {
   // leaves a column family that the next open by the same program lists; another program refuses it.) It goes
   // through the one write path: hooks see it (as write number 0) and a failure poisons the store like any other.
   ++open_generation_;
+  // An existing database keeps its version: a migration moves it on once its work is done (CommitSchemaVersion).
   Batch batch;
-  batch.Put(kMetaTable, kMetaSchemaVersion, BigEndian32(kSchemaVersion));
+  batch.Put(kMetaTable, kMetaSchemaVersion, BigEndian32(schema_version()));
   batch.Put(kMetaTable, kMetaDatabaseId, database_id_.AsBytes());
   batch.Put(kMetaTable, kMetaOpenGeneration, BigEndian64(open_generation_));
   if (!has_listing) {
@@ -543,11 +584,20 @@ std::vector<std::string> Store::DomainTables() const {
   return std::vector<std::string>(table_names_.begin() + kFirstDomainTable, table_names_.end());
 }
 
+bool Store::HasTable(TableId table) const { return table < rocks_->handles.size() && handle(table) != nullptr; }
+
+Status Store::CommitSchemaVersion(Batch batch, uint32_t version) {
+  batch.Put(kMetaTable, kMetaSchemaVersion, BigEndian32(version));
+  SAGADB_RETURN_IF_ERROR(Write(batch));
+  schema_version_.store(version, std::memory_order_release);
+  return Status::OK();
+}
+
 Result<std::string> Store::Get(TableId table, std::string_view key, const Snapshot* snapshot) const {
   if (auto* hooks = hooks_.load(std::memory_order_acquire)) {
     SAGADB_RETURN_IF_ERROR(hooks->BeforeRead());
   }
-  if (table >= rocks_->handles.size()) return Status::InvalidRequest(fmt::format("no table #{}", table));
+  if (!HasTable(table)) return MissingTable(table);
   rocksdb::ReadOptions ro;
   ro.snapshot = RawSnapshot(snapshot);
   std::string value;
@@ -575,7 +625,7 @@ Status Store::WriteWith(const Batch& batch, bool sync, bool open) {
   Batch::Reader reader(batch);
   Batch::Entry e;
   while (reader.Next(&e)) {
-    if (e.table >= rocks_->handles.size()) return Status::InvalidRequest(fmt::format("no table #{}", e.table));
+    if (!HasTable(e.table)) return MissingTable(e.table);
     auto s = e.op == Batch::Op::kPut ? wb.Put(handle(e.table), ToSlice(e.key), ToSlice(e.value))
                                      : wb.Delete(handle(e.table), ToSlice(e.key));
     if (!s.ok()) return FromRocks(s, "building a write batch");
@@ -598,6 +648,7 @@ Status Store::WriteWith(const Batch& batch, bool sync, bool open) {
 }
 
 std::unique_ptr<Cursor> Store::NewCursor(TableId table, const Snapshot* snapshot) const {
+  if (!HasTable(table)) return std::make_unique<MissingTableCursor>(MissingTable(table));
   rocksdb::ReadOptions ro;
   ro.snapshot = RawSnapshot(snapshot);
   return std::make_unique<RocksCursor>(std::unique_ptr<rocksdb::Iterator>(rocks_->db->NewIterator(ro, handle(table))),

@@ -31,7 +31,8 @@
 // Modes: kReadWrite takes RocksDB's lock on the directory (a second writer, in another process or in this one,
 // gets Conflict: asked of the lock before opening, engine/db_lock.h, never guessed from RocksDB's message);
 // kSecondary follows a database that another process owns (call CatchUp to see newer writes); kReadOnly opens a
-// database that no process is writing. Write returns InvalidRequest in the two inspection modes.
+// database that no process is writing. Write returns InvalidRequest in the two inspection modes. An inspection
+// open of a database written before one of the engine's tables existed opens without it: HasTable says so.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -61,13 +62,17 @@ class Status;
 namespace sagadb {
 
 // The schema version this build writes and understands. A database with a newer version is refused.
-inline constexpr uint32_t kSchemaVersion = 1;
+//   1  the saga log (records and events) and the domain tables
+//   2  and the saga index (log/saga_index.h). A version-1 database keeps saying 1 until its first read-write
+//      open by this build has built the index (log/index_migration.h); inspection opens read it without one.
+inline constexpr uint32_t kSchemaVersion = 2;
 
 // The engine's own tables.
 inline constexpr TableId kMetaTable = 0;        // schema version, database id, open generation, domain tables
 inline constexpr TableId kSagasTable = 1;       // saga id -> saga record
 inline constexpr TableId kSagaEventsTable = 2;  // saga id + sequence -> node event
-inline constexpr TableId kFirstDomainTable = 3;
+inline constexpr TableId kSagaIndexTable = 3;   // sagas in flight, and finished sagas by finish time
+inline constexpr TableId kFirstDomainTable = 4;
 
 enum class OpenMode { kReadWrite, kSecondary, kReadOnly };
 
@@ -138,6 +143,16 @@ class Store {
   std::string_view TableName(TableId table) const;
   // Every domain table the database has, in the order of their ids.
   std::vector<std::string> DomainTables() const;
+  // False only for an engine table that an inspection open did not find (an older database). Reading such a
+  // table is an InvalidRequest error (a cursor over it has that status).
+  bool HasTable(TableId table) const;
+
+  // The schema version of the database as opened: kSchemaVersion for a new one, or what an existing one says
+  // (an older one's until CommitSchemaVersion moves it on).
+  uint32_t schema_version() const { return schema_version_.load(std::memory_order_acquire); }
+  // Writes `batch` with the database's schema version set to `version`, in one synced write; schema_version()
+  // says `version` once it is durable. For migrations: the version moves with their last write.
+  Status CommitSchemaVersion(Batch batch, uint32_t version);
 
   // The value under key, NotFound if there is none. With a snapshot, as of that snapshot.
   Result<std::string> Get(TableId table, std::string_view key, const Snapshot* snapshot = nullptr) const;
@@ -194,12 +209,14 @@ class Store {
   Status Failure(const rocksdb::Status& s, std::string_view what) const;
   // Poisons the store with `error` unless it already is; returns the error that poisoned it.
   Status Poison(const Status& error) EXCLUDES(poison_mu_);
+  Status MissingTable(TableId table) const;
 
   StoreConfig config_;
   std::unique_ptr<Rocks> rocks_;
   std::vector<std::string> table_names_;  // by TableId
   Uuid database_id_;
   uint64_t open_generation_ = 0;
+  std::atomic<uint32_t> schema_version_{kSchemaVersion};
   std::atomic<uint64_t> synced_writes_{0};
   std::atomic<uint64_t> write_attempts_{0};
   std::atomic<uint64_t> bytes_written_{0};

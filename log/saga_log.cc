@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "engine/keys.h"
+#include "log/saga_index.h"
 #include "schema/codec.h"
 
 namespace sagadb {
@@ -12,38 +13,6 @@ std::string SagaEventKey(const Uuid& saga, uint64_t seq) {
   std::string key(saga.AsBytes());
   key += BigEndian64(seq);
   return key;
-}
-
-SagaRecordCursor::SagaRecordCursor(std::unique_ptr<Cursor> cursor) : cursor_(std::move(cursor)) {
-  cursor_->SeekToFirst();
-  Settle();
-}
-
-void SagaRecordCursor::Next() {
-  cursor_->Next();
-  Settle();
-}
-
-void SagaRecordCursor::Settle() {
-  for (; cursor_->Valid(); cursor_->Next()) {
-    std::string why;
-    auto id = Uuid::FromBytes(cursor_->key());
-    if (!id) {
-      why = "the key is not a 16-byte id";
-    } else if (!Decode(cursor_->value(), &record_, &why)) {
-    } else if (record_.id != *id) {
-      why = fmt::format("the record says it is saga {}", record_.id.ToString());
-    } else {
-      valid_ = true;
-      return;
-    }
-    std::string key_text = id ? id->ToString() : "";
-    if (!id) {
-      for (unsigned char c : cursor_->key()) key_text += fmt::format("{:02x}", c);
-    }
-    unreadable_.push_back(UnreadableRecord{id, fmt::format("sagas/{}: {}", key_text, why)});
-  }
-  valid_ = false;
 }
 
 Result<SagaRecord> SagaLog::ReadRecord(const Uuid& id, const Snapshot* snapshot) const {
@@ -55,6 +24,20 @@ Result<SagaRecord> SagaLog::ReadRecord(const Uuid& id, const Snapshot* snapshot)
   std::string why;
   if (!Decode(*bytes, &r, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
   return r;
+}
+
+Result<SagaHeader> SagaLog::ReadHeader(const Uuid& id, const Snapshot* snapshot) const {
+  auto bytes = store_->Get(kSagasTable, id.AsBytes(), snapshot);
+  if (!bytes.ok()) {
+    return bytes.status().IsNotFound() ? Status::NotFound(fmt::format("no saga {}", id.ToString())) : bytes.status();
+  }
+  SagaHeader h;
+  std::string why;
+  if (!DecodeHeader(*bytes, &h, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
+  if (h.id != id) {
+    return Status::Corruption(fmt::format("sagas/{}: the record says it is saga {}", id.ToString(), h.id.ToString()));
+  }
+  return h;
 }
 
 Result<std::vector<LoggedEvent>> SagaLog::ReadEvents(const Uuid& saga, const Snapshot* snapshot) const {
@@ -77,30 +60,29 @@ Result<std::vector<LoggedEvent>> SagaLog::ReadEvents(const Uuid& saga, const Sna
   return out;
 }
 
-SagaRecordCursor SagaLog::Records(const Snapshot* snapshot) const {
-  return SagaRecordCursor(store_->NewCursor(kSagasTable, snapshot));
-}
-
-Status SagaLog::ForEachSagaWithEvents(
-    const Snapshot* snapshot, const std::function<void(const std::optional<Uuid>& id, std::string_view key)>& fn) const {
+Result<std::optional<LoggedEvent>> SagaLog::ReadLastEvent(const Uuid& saga, const Snapshot* snapshot) const {
   auto it = store_->NewCursor(kSagaEventsTable, snapshot);
-  std::optional<Uuid> last;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key = it->key();
-    auto id = key.size() == kSagaEventKeySize ? Uuid::FromBytes(key.substr(0, 16)) : std::nullopt;
-    if (!id) {
-      fn(std::nullopt, key);
-      continue;
-    }
-    if (id == last) continue;
-    last = id;
-    fn(id, key);
+  const std::string_view prefix = saga.AsBytes();
+  it->SeekForPrev(SagaEventKey(saga, ~uint64_t{0}));
+  if (!it->Valid() || !it->key().starts_with(prefix)) {
+    SAGADB_RETURN_IF_ERROR(it->status());
+    return std::optional<LoggedEvent>();
   }
-  return it->status();
+  if (it->key().size() != kSagaEventKeySize) {
+    return Status::Corruption(fmt::format("saga_events: key of saga {} has {} bytes", saga.ToString(), it->key().size()));
+  }
+  LoggedEvent e;
+  e.seq = DecodeBigEndian64(it->key().substr(16));
+  std::string why;
+  if (!Decode(it->value(), &e.event, &why)) {
+    return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
+  }
+  return std::optional<LoggedEvent>(std::move(e));
 }
 
 void SagaLog::StageRecord(Batch* batch, const SagaRecord& record) const {
   batch->Put(kSagasTable, record.id.AsBytes(), Encode(record));
+  StageIndex(batch, record);
 }
 
 void SagaLog::StageEvent(Batch* batch, const Uuid& saga, uint64_t seq, const SagaEvent& event) const {

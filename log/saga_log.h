@@ -1,16 +1,18 @@
 // SagaLog: the one module that reads and writes the saga log: each saga's record (its DAG, params and cached
-// state, in the `sagas` table) and its node events (in `saga_events`, under the saga's id and a sequence
-// number). Nothing else in sagadb touches those two tables.
+// state, in the `sagas` table), its node events (in `saga_events`, under the saga's id and a sequence number)
+// and the index of sagas in flight and finished (`saga_index`, log/saga_index.h), which every record write
+// updates in the same batch. Nothing outside log/ touches those three tables.
 //
 //   SagaLog log(&store);
 //   Result<SagaRecord> r = log.ReadRecord(id);
 //   Result<std::vector<LoggedEvent>> events = log.ReadEvents(id);
-//   for (auto c = log.Records(); c.Valid(); c.Next()) { ... c.record() ... }
-//   SAGADB_RETURN_IF_ERROR(c.status());
+//   Result<std::optional<LoggedEvent>> last = log.ReadLastEvent(id);
+// Walks over many sagas: the index (log/saga_index.h) for those in flight, log/saga_query.h for pages of the
+// history, `check` for all of it.
 //
 // Writers: a running saga's events and record go through its CommitQueue (log/commit_queue.h), which numbers
 // the events and stages them here (StageRecord, StageEvent); recovery's stuck mark and an operator's abandon are
-// the one-shot writes below. Each is one synced batch.
+// the one-shot writes below. Each is one synced batch. Retention (log/prune.h) removes finished sagas whole.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -35,34 +37,6 @@ namespace sagadb {
 std::string SagaEventKey(const Uuid& saga, uint64_t seq);
 inline constexpr size_t kSagaEventKeySize = 24;
 
-// A saga record that could not be read: its key (an id, if it is one) and why.
-struct UnreadableRecord {
-  std::optional<Uuid> id;
-  std::string message;  // "sagas/<id>: <why>"
-};
-
-// Streams the saga records in id order. A record whose bytes fail verification (or that names another id than
-// its key) is skipped and reported by unreadable(); an error of the underlying read stops the walk (status()).
-class SagaRecordCursor {
- public:
-  explicit SagaRecordCursor(std::unique_ptr<Cursor> cursor);
-  bool Valid() const { return valid_; }
-  void Next();
-  // REQUIRES: Valid().
-  const SagaRecord& record() const { return record_; }
-  // Each record skipped so far.
-  const std::vector<UnreadableRecord>& unreadable() const { return unreadable_; }
-  Status status() const { return cursor_->status(); }
-
- private:
-  void Settle();
-
-  std::unique_ptr<Cursor> cursor_;
-  SagaRecord record_;
-  bool valid_ = false;
-  std::vector<UnreadableRecord> unreadable_;
-};
-
 class SagaLog {
  public:
   explicit SagaLog(Store* store) : store_(store) {}
@@ -72,14 +46,16 @@ class SagaLog {
   // The saga's events in sequence order. Corruption (naming the key) if an event's bytes fail verification.
   // With a snapshot, as of that snapshot (so they agree with a record read from it).
   Result<std::vector<LoggedEvent>> ReadEvents(const Uuid& id, const Snapshot* snapshot = nullptr) const;
-  // Every saga record, in id order.
-  SagaRecordCursor Records(const Snapshot* snapshot = nullptr) const;
-  // Calls `fn` once for each saga that has events, in id order (with the saga's id, or nullopt and the raw key
-  // for a key that is no event key). Stops at the first read error and returns it.
-  Status ForEachSagaWithEvents(const Snapshot* snapshot,
-                               const std::function<void(const std::optional<Uuid>& id, std::string_view key)>& fn) const;
+  // The record's header alone (schema/codec.h DecodeHeader): what a lookup of a saga's state needs. Errors as
+  // ReadRecord.
+  Result<SagaHeader> ReadHeader(const Uuid& id, const Snapshot* snapshot = nullptr) const;
+  // The last event of the saga (a reverse seek: it reads one event), nullopt if it has none. Corruption as
+  // ReadEvents.
+  Result<std::optional<LoggedEvent>> ReadLastEvent(const Uuid& id, const Snapshot* snapshot = nullptr) const;
 
-  // Staging into a batch that the caller writes (the commit queue).
+  // Staging into a batch that the caller writes (the commit queue). StageRecord stages the record's index
+  // entries with it (log/saga_index.h), so a record and the index never disagree; a finished record is written
+  // once.
   void StageRecord(Batch* batch, const SagaRecord& record) const;
   void StageEvent(Batch* batch, const Uuid& saga, uint64_t seq, const SagaEvent& event) const;
 

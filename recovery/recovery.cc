@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "log/replay.h"
+#include "log/saga_index.h"
 #include "log/saga_log.h"
 
 namespace sagadb {
@@ -30,11 +31,13 @@ std::string Unresumable(const SagaRecord& record, const ActionRegistry& registry
 
 std::string RecoveryReport::Summary() const {
   return fmt::format(
-      "recovery: scanned {} sagas; resumed {} forward, {} unwinding; marked {} stuck; {} unreadable; ended {} "
+      "recovery: scanned {} sagas in flight; resumed {} forward, {} unwinding; marked {} stuck; {} unreadable; ended {} "
       "succeeded, {} failed, {} stuck, {} halted; load {:.3f}s, finish {:.3f}s",
       scanned, resumed_forward.size(), resumed_unwinding.size(), marked_stuck.size(), unreadable.size(),
       finished_succeeded.size(), finished_failed.size(), finished_stuck.size(), halted.size(), load_seconds,
-      finish_seconds);
+      finish_seconds) +
+         (indexed > 0 ? fmt::format(" (first built the saga index of {} sagas in {:.3f}s)", indexed, index_seconds)
+                      : std::string());
 }
 
 Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, RecoveryReport* report,
@@ -47,10 +50,26 @@ Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, Reco
   };
   std::vector<Pending> resumable;
 
-  SagaRecordCursor records = log.Records();
-  for (; records.Valid(); records.Next()) {
+  // The in-flight entries of the index name every saga that may need resuming (they are written with the
+  // records), so the cost of this loop is the sagas in flight, not the history.
+  IndexCursor active(*log.store(), IndexCursor::kActive);
+  for (active.SeekToFirst(); active.Valid(); active.Next()) {
     report->scanned++;
-    const SagaRecord& record = records.record();
+    const SagaState indexed = active.entry().state;
+    if (indexed != SagaState::kRunning && indexed != SagaState::kUnwinding) continue;
+    auto read = log.ReadRecord(active.id());
+    if (!read.ok()) {
+      if (read.status().IsNotFound()) {
+        report->unreadable.push_back(
+            fmt::format("saga_index/{}: indexed as in flight but has no record", active.id().ToString()));
+      } else if (read.status().code() == Code::kCorruption) {
+        report->unreadable.push_back(read.status().message());
+      } else {
+        return read.status();
+      }
+      continue;
+    }
+    const SagaRecord& record = *read;
     if (record.state != SagaState::kRunning && record.state != SagaState::kUnwinding) continue;
 
     std::string reason = Unresumable(record, registry);
@@ -77,9 +96,8 @@ Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, Reco
     }
     resumable.push_back(Pending{record, std::move(history)});
   }
-  SAGADB_RETURN_IF_ERROR(records.status());
-  for (const auto& u : records.unreadable()) report->unreadable.push_back(u.message);
-  report->scanned += report->unreadable.size();
+  SAGADB_RETURN_IF_ERROR(active.status());
+  if (active.malformed() > 0) report->unreadable.push_back(active.first_malformed());
   report->load_seconds = SecondsSince(start);
 
   for (Pending& p : resumable) {

@@ -5,11 +5,15 @@
 //   SAGADB_RETURN_IF_ERROR(RecoverSagas(executor, registry, &report, &handles));   // resumes, does not wait
 //   WaitForRecoveredSagas(handles, &report);                                      // all have ended
 //
-// Every saga whose record says `running` or `unwinding` is loaded, its node states rebuilt from its events
+// Every saga that the index lists as in flight (log/saga_index.h) and whose record says `running` or `unwinding`
+// is loaded, its node states rebuilt from its events
 // (log/replay.h), validated, and resumed on the executor: forward if no node failed, otherwise unwinding.
 // `started` external nodes run again, as do `undo_started` undos. A saga whose record or log is impossible or
 // corrupt, or whose DAG names an action the registry does not know, is marked `stuck` with the reason (one
 // synced write); it never stops the recovery of the others.
+//
+// Only the index's in-flight entries are read, so an open costs O(sagas in flight), not O(history). The index
+// must exist: a database without one (schema version 1) has it built first (log/index_migration.h).
 //
 // Recovery is crash-safe because it writes nothing of its own except the `stuck` marks: everything else is the
 // executor's normal, atomic log writes, so a crash during recovery leaves a state that the next recovery

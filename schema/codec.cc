@@ -10,6 +10,7 @@
 #include "instance_generated.h"
 #include "saga_event_generated.h"
 #include "saga_generated.h"
+#include "saga_index_generated.h"
 
 namespace sagadb {
 namespace {
@@ -191,6 +192,20 @@ std::string Encode(const SagaRecord& r) {
   return Finish(b);
 }
 
+bool DecodeHeader(std::string_view bytes, SagaHeader* out, std::string* why) {
+  const auto* r = VerifiedRoot<fb::Saga>(bytes, fb::SagaIdentifier(), why);
+  if (r == nullptr) return false;
+  if (!ReadId(r->id(), &out->id, "id", why)) return false;
+  if (!InRange(r->state(), fb::SagaState::MAX, "state", why)) return false;
+  out->kind = Str(r->kind());
+  out->state = static_cast<SagaState>(r->state());
+  out->created_ns = r->created_ns();
+  out->modified_ns = r->modified_ns();
+  out->finished_ns = r->finished_ns();
+  out->generation = r->generation();
+  return true;
+}
+
 bool Decode(std::string_view bytes, SagaRecord* out, std::string* why) {
   const AlignedBytes aligned(bytes);
   const auto* r = VerifiedRoot<fb::Saga>(aligned.view(), fb::SagaIdentifier(), why);
@@ -253,6 +268,24 @@ bool Decode(std::string_view bytes, SagaEvent* out, std::string* why) {
   out->time_ns = r->time_ns();
   out->attempts = r->attempts();
   out->start_ns = r->start_ns();
+  return true;
+}
+
+std::string Encode(const SagaIndexEntry& r) {
+  FlatBufferBuilder b(64);
+  auto root = fb::CreateSagaIndexEntry(b, static_cast<uint8_t>(r.state), b.CreateString(r.kind), r.created_ns,
+                                       r.finished_ns);
+  fb::FinishSagaIndexEntryBuffer(b, root);
+  return Finish(b);
+}
+
+bool Decode(std::string_view bytes, SagaIndexEntry* out, std::string* why) {
+  const auto* r = VerifiedRoot<fb::SagaIndexEntry>(bytes, fb::SagaIndexEntryIdentifier(), why);
+  if (r == nullptr) return false;
+  out->state = static_cast<SagaState>(r->state());
+  out->kind = Str(r->kind());
+  out->created_ns = r->created_ns();
+  out->finished_ns = r->finished_ns();
   return true;
 }
 

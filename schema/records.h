@@ -38,6 +38,28 @@ struct SagaRecord {
   bool operator==(const SagaRecord&) const = default;
 };
 
+// What a saga record says of itself, without its DAG, params or output: what listings filter on and retention
+// verifies, read at a fraction of the cost of the whole record.
+struct SagaHeader {
+  Uuid id;
+  std::string kind;
+  SagaState state = SagaState::kRunning;
+  int64_t created_ns = 0;
+  int64_t modified_ns = 0;
+  int64_t finished_ns = 0;
+  uint64_t generation = 0;
+  bool operator==(const SagaHeader&) const = default;
+};
+
+// A value of the saga index (log/saga_index.h; schema/saga_index.fbs).
+struct SagaIndexEntry {
+  SagaState state = SagaState::kRunning;  // any value the saga record may hold, future states included
+  std::string kind;
+  int64_t created_ns = 0;
+  int64_t finished_ns = 0;
+  bool operator==(const SagaIndexEntry&) const = default;
+};
+
 struct SagaEvent {
   uint32_t node = 0;
   EventType type = EventType::kStarted;

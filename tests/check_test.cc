@@ -9,8 +9,10 @@
 
 #include "engine/batch.h"
 #include "controlplane/volumes.h"
+#include "log/saga_index.h"
 #include "schema/codec.h"
 #include "tests/controlplane_test_util.h"
+#include "tests/history_test_util.h"
 
 namespace sagadb {
 namespace {
@@ -37,7 +39,14 @@ class CheckTest : public testing::ControlPlaneTest {
   }
   void Put(const Instance& i) { Put(kInstancesTable, i.id.AsBytes(), Encode(i)); }
   void Put(const Disk& d) { Put(kDisksTable, d.id.AsBytes(), Encode(d)); }
-  void Put(const SagaRecord& r) { Put("sagas", r.id.AsBytes(), Encode(r)); }
+  // A saga record as the saga log writes one, with its index entries (those of the record it replaces go).
+  void Put(const SagaRecord& r) {
+    Batch batch;
+    if (auto old = SagaLog(store_).ReadRecord(r.id); old.ok()) StageUnindex(&batch, *old);
+    SagaLog(store_).StageRecord(&batch, r);
+    const Status s = store_->Write(batch);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
 
   Instance GetInstance(const Uuid& id) { return *datastore_->GetInstance(id); }
   Disk GetDisk(const Uuid& id) { return *datastore_->GetDisk(id); }
@@ -433,6 +442,74 @@ TEST_F(CheckTest, TheReportHasAJsonForm) {
   ASSERT_EQ(j["violations"].size(), 1u);
   EXPECT_EQ(j["violations"][0]["kind"], "volume");
   EXPECT_EQ(j["violations"][0]["ids"][0], stray.ToString());
+}
+
+// --- the saga index
+
+TEST_F(CheckTest, ASagaInFlightThatTheIndexDoesNotListIsReported) {
+  SagaRecord running = FakeSaga("disk-attach", Json::object(), SagaState::kRunning);
+  EXPECT_TRUE(Run(false).ok()) << Describe(Run(false));
+  Delete("saga_index", ActiveIndexKey(running.id));
+  CheckReport report = Run(false);
+  ExpectViolation(report, check_kind::kSagaIndex, {running.id});
+  EXPECT_NE(Describe(report).find("an open would not see it"), std::string::npos) << Describe(report);
+}
+
+TEST_F(CheckTest, AnIndexEntryInAnotherStateThanItsRecordIsReported) {
+  SagaRecord stuck = FakeSaga("disk-attach", Json::object(), SagaState::kStuck);
+  SagaIndexEntry e;
+  e.state = SagaState::kRunning;
+  Put("saga_index", ActiveIndexKey(stuck.id), Encode(e));
+  ExpectViolation(Run(false), check_kind::kSagaIndex, {stuck.id});
+}
+
+TEST_F(CheckTest, IndexEntriesOfSagasThatHaveNoRecordAreReported) {
+  const Uuid in_flight = Uuid::Generate();
+  const Uuid finished = Uuid::Generate();
+  SagaIndexEntry e;
+  Put("saga_index", ActiveIndexKey(in_flight), Encode(e));
+  e.state = SagaState::kSucceeded;
+  Put("saga_index", FinishedIndexKey(12345, finished), Encode(e));
+  CheckReport report = Run(true);
+  ExpectViolation(report, check_kind::kSagaIndex, {in_flight});
+  ExpectViolation(report, check_kind::kSagaIndex, {finished});
+  EXPECT_EQ(report.violations.size(), 2u) << Describe(report);
+}
+
+TEST_F(CheckTest, AFinishedSagaWithoutItsFinishedEntryOrWithAStaleOneIsReported) {
+  auto a = CreateInstanceOk("a", 0);
+  const SagaRecord rec = ReadSaga(*GetInstance(a.instance_id).saga_id);
+  EXPECT_TRUE(Run(true).ok());
+  Delete("saga_index", FinishedIndexKey(rec.finished_ns, rec.id));
+  CheckReport missing = Run(true);
+  ExpectViolation(missing, check_kind::kSagaIndex, {rec.id});
+  EXPECT_NE(Describe(missing).find("retention would never remove it"), std::string::npos) << Describe(missing);
+
+  SagaIndexEntry e;
+  e.state = SagaState::kSucceeded;
+  Put("saga_index", FinishedIndexKey(rec.finished_ns, rec.id), Encode(e));
+  Put("saga_index", FinishedIndexKey(rec.finished_ns - 5, rec.id), Encode(e));  // a finish time it never had
+  CheckReport stale = Run(true);
+  ExpectViolation(stale, check_kind::kSagaIndex, {rec.id});
+  EXPECT_EQ(stale.violations.size(), 1u) << Describe(stale);
+}
+
+TEST_F(CheckTest, ADatabaseWrittenBeforeTheIndexIsCheckedWithANoteThatItHasNone) {
+  CreateInstanceOk("a", 1);
+  const std::string path = store_->path();
+  const std::string volumes = cp_->volumes_dir();
+  cp_.reset();
+  store_ = nullptr;
+  datastore_ = nullptr;
+  Must(testing::DowngradeToVersion1(path));
+  CheckOptions o;
+  o.quiescent = true;
+  CheckReport report = Must(CheckDatabase(path, volumes, o));
+  EXPECT_TRUE(report.ok()) << Describe(report);
+  EXPECT_EQ(report.sagas, 1u);
+  bool noted = false;
+  for (const auto& n : report.notes) noted = noted || n.kind == check_kind::kSagaIndex;
+  EXPECT_TRUE(noted) << Describe(report);
 }
 
 }  // namespace

@@ -30,6 +30,9 @@
 #include "controlplane/requests.h"
 #include "controlplane/volumes.h"
 #include "db/database_impl.h"
+#include "engine/fault_injector.h"
+#include "log/saga_index.h"
+#include "schema/codec.h"
 #include "sagadb/control_plane.h"
 #include "sagas/fault_plan.h"
 #include "tests/test_util.h"
@@ -266,6 +269,24 @@ Uuid MakeStuckSaga(const std::string& db, const std::string& name) {
   return r.id;
 }
 
+// An instance-create left running as a process that died after its first step leaves it (nothing resumes it
+// until the next read-write open).
+Uuid MakeInterruptedSaga(const std::string& db, const std::string& name) {
+  DatabaseOptions o;
+  o.path = db;
+  o.executor.threads = 4;
+  auto opened = Must(ControlPlane::Open(o));
+  Store& store = opened->database().impl().store();
+  FaultInjector dead;
+  dead.FailWritesFrom(store.write_attempts() + 3, Status::IOError("injected: the process died"));
+  store.SetHooks(&dead);
+  InstanceCreateRequest request{"default", name, 1, 1ull << 30, {DiskRequest{name + "-d0", 1ull << 30}}};
+  auto handle = Must(StartInstanceCreate(*opened, Must(PlanInstanceCreate(request))));
+  if (handle.Wait().ok()) throw std::runtime_error("set-up: the saga was not interrupted");
+  store.SetHooks(nullptr);
+  return handle.id();
+}
+
 class CliTest : public ::testing::Test {
  protected:
   // sagadb --db <this test's database> args...
@@ -279,6 +300,15 @@ class CliTest : public ::testing::Test {
     Outcome o = Tool(args);
     EXPECT_EQ(o.exit_code, 0) << o;
     return o.JsonOut();
+  }
+
+  // A listing's rows, every page of it in one (--limit 0): the array of its JSON document.
+  Json Rows(std::vector<std::string> args) const {
+    const std::string items = args[0] == "saga" ? "sagas" : args[0] == "disk" ? "disks" : "instances";
+    args.insert(args.end(), {"--limit", "0"});
+    Json page = ToolJson(args);
+    EXPECT_TRUE(page.contains("next") && page["next"].is_null()) << page;
+    return page[items];
   }
 
   Snapshot Snap() const {
@@ -330,7 +360,7 @@ TEST_F(CliTest, InstanceCreateMakesTheInstanceWithItsDisksAndPrintsIt) {
   ASSERT_TRUE(web["saga_id"].is_string());
   const std::string id = web["id"];
 
-  Json list = ToolJson({"instance", "list"});
+  Json list = Rows({"instance", "list"});
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0]["id"], id);
   EXPECT_EQ(list[0]["name"], "web");
@@ -347,7 +377,7 @@ TEST_F(CliTest, InstanceCreateMakesTheInstanceWithItsDisksAndPrintsIt) {
   EXPECT_TRUE(table.out.starts_with("ID ")) << table;
   EXPECT_NE(table.out.find("web"), std::string::npos) << table;
 
-  Json disks = ToolJson({"disk", "list"});
+  Json disks = Rows({"disk", "list"});
   ASSERT_EQ(disks.size(), 2u);
   std::set<int> slots;
   std::set<std::string> names;
@@ -400,7 +430,7 @@ TEST_F(CliTest, DiskCreateAttachDetachDeleteWalkTheDiskThroughItsStates) {
   EXPECT_EQ(ToolJson({"disk", "show", disk["id"]})["state"], "destroyed");
   EXPECT_EQ(ToolJson({"instance", "delete", "host"})["state"], "destroyed");
 
-  Json sagas = ToolJson({"saga", "list"});
+  Json sagas = Rows({"saga", "list"});
   std::multiset<std::string> kinds;
   for (const auto& s : sagas) {
     EXPECT_EQ(s["state"], "succeeded") << s;
@@ -423,7 +453,7 @@ TEST_F(CliTest, AttachingAnAttachedDiskElsewhereFailsWithTheSagasReason) {
 
 TEST_F(CliTest, SagaListShowEventsAndDotDescribeASucceededSaga) {
   Json web = CreateWeb();
-  Json sagas = ToolJson({"saga", "list"});
+  Json sagas = Rows({"saga", "list"});
   ASSERT_EQ(sagas.size(), 1u);
   const Json& s = sagas[0];
   EXPECT_EQ(s["id"], web["saga_id"]);
@@ -439,8 +469,8 @@ TEST_F(CliTest, SagaListShowEventsAndDotDescribeASucceededSaga) {
   EXPECT_GT(s["nodes"].get<int>(), 11);
   const std::string id = s["id"];
 
-  EXPECT_EQ(ToolJson({"saga", "list", "--state", "succeeded"}).size(), 1u);
-  EXPECT_EQ(ToolJson({"saga", "list", "--state", "stuck"}), Json::array());
+  EXPECT_EQ(Rows({"saga", "list", "--state", "succeeded"}).size(), 1u);
+  EXPECT_EQ(Rows({"saga", "list", "--state", "stuck"}), Json::array());
 
   Json show = ToolJson({"saga", "show", id});
   EXPECT_EQ(show["state"], "succeeded");
@@ -490,7 +520,7 @@ TEST_F(CliTest, SagaListShowEventsAndDotDescribeASucceededSaga) {
 
 TEST_F(CliTest, SagaDotSvgPipesTheGraphThroughGraphvizDot) {
   CreateWeb();
-  const std::string id = ToolJson({"saga", "list"})[0]["id"];
+  const std::string id = Rows({"saga", "list"})[0]["id"];
   // A stand-in for Graphviz (which the suite does not require) that checks what it is given.
   const std::string bin = dir_.Sub("bin");
   fs::create_directory(bin);
@@ -530,7 +560,7 @@ TEST_F(CliTest, AStuckSagaShowsItsNodeAndReasonAndCanBeAbandoned) {
   EXPECT_NE(text.out.find("undo_failed"), std::string::npos) << text;
   Outcome dot = Tool({"saga", "dot", id});
   EXPECT_NE(dot.out.find("fillcolor=\"red\""), std::string::npos) << dot;
-  ASSERT_EQ(ToolJson({"saga", "list", "--state", "stuck"}).size(), 1u);
+  ASSERT_EQ(Rows({"saga", "list", "--state", "stuck"}).size(), 1u);
 
   // Held in `creating` by a stuck saga: a note, not a violation.
   Json check = ToolJson({"check"});
@@ -549,8 +579,8 @@ TEST_F(CliTest, AStuckSagaShowsItsNodeAndReasonAndCanBeAbandoned) {
   Outcome after_text = Tool({"saga", "show", id});
   EXPECT_NE(after_text.out.find("state     abandoned"), std::string::npos) << after_text;
   EXPECT_NE(after_text.out.find("at node   instance"), std::string::npos) << after_text;
-  EXPECT_EQ(ToolJson({"saga", "list", "--state", "abandoned"}).size(), 1u);
-  EXPECT_EQ(ToolJson({"saga", "list", "--state", "stuck"}), Json::array());
+  EXPECT_EQ(Rows({"saga", "list", "--state", "abandoned"}).size(), 1u);
+  EXPECT_EQ(Rows({"saga", "list", "--state", "stuck"}), Json::array());
 
   // Once abandoned it is no longer abandonable.
   const Snapshot before = Snap();
@@ -612,15 +642,15 @@ TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
   EXPECT_EQ(r["stuck"], 0);
   EXPECT_EQ(r["unfinished"], 0);
   EXPECT_EQ(r["check"]["ok"], true);
-  EXPECT_EQ(ToolJson({"saga", "list"}).size(), 4u);
+  EXPECT_EQ(Rows({"saga", "list"}).size(), 4u);
 
   Outcome text = Tool({"demo", "--instances", "2", "--disks", "1", "--seed", "3"});
   EXPECT_EQ(text.exit_code, 0) << text;
   EXPECT_NE(text.out.find("demo: OK"), std::string::npos) << text;
-  EXPECT_EQ(ToolJson({"saga", "list"}).size(), 6u);
+  EXPECT_EQ(Rows({"saga", "list"}).size(), 6u);
 
   Json recover = ToolJson({"recover"});
-  EXPECT_EQ(recover["scanned"], 6);
+  EXPECT_EQ(recover["scanned"], 0);  // sagas in flight: none; the finished ones are not read at all
   EXPECT_EQ(recover["marked_stuck"], Json::array());
 }
 
@@ -629,7 +659,7 @@ TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
 TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
   const Uuid stuck = MakeStuckSaga(db_, "wedged");
   ToolJson({"instance", "create", "keep", "--disks", "1"});
-  const size_t sagas_before = ToolJson({"saga", "list"}).size();
+  const size_t sagas_before = Rows({"saga", "list"}).size();
 
   BackgroundSagadb demo({"--db", db_, "demo", "--instances", "200", "--disks", "11", "--seed", "7", "--json"},
                         dir_.Sub("demo.out"), dir_.Sub("demo.err"));
@@ -638,7 +668,7 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
     ASSERT_TRUE(demo.Running()) << "demo ended before it was seen running:\n" << ReadFile(dir_.Sub("demo.err"));
     Outcome list = Tool({"saga", "list", "--json"});
     ASSERT_EQ(list.exit_code, 0) << list;
-    if (LockHolder(db_) == demo.pid() && list.JsonOut().size() > sagas_before) break;
+    if (LockHolder(db_) == demo.pid() && list.JsonOut()["sagas"].size() > std::min<size_t>(sagas_before, 99)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 
@@ -652,6 +682,7 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
       {"disk", "detach", "keep-d0", "keep"},
       {"disk", "delete", "keep-d0"},
       {"saga", "abandon", stuck.ToString(), "--reason", "while demo runs"},
+      {"saga", "prune", "--keep", "0"},
       {"recover"},
       {"demo", "--instances", "1"},
   };
@@ -667,7 +698,7 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
   for (int poll = 0; poll < 5 && demo.Running(); ++poll) {
     Outcome list = Tool({"saga", "list", "--json"});
     EXPECT_EQ(list.exit_code, 0) << list;
-    EXPECT_TRUE(list.JsonOut().is_array()) << list;
+    EXPECT_TRUE(list.JsonOut()["sagas"].is_array()) << list;
     Outcome check = Tool({"check", "--json"});
     EXPECT_EQ(check.exit_code, 0) << check;
     EXPECT_EQ(check.JsonOut()["ok"], true) << check;
@@ -680,7 +711,7 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
   EXPECT_EQ(report["succeeded"].get<int>() + report["failed"].get<int>(), 200);
 
   // Afterwards: the demo's sagas and nothing of the refused commands.
-  EXPECT_EQ(ToolJson({"saga", "list"}).size(), sagas_before + 200);
+  EXPECT_EQ(Rows({"saga", "list"}).size(), sagas_before + 200);
   EXPECT_EQ(ToolJson({"saga", "show", stuck.ToString()})["state"], "stuck");
   ExpectOneLineError(Tool({"instance", "show", "intruder"}), 1);
   ExpectOneLineError(Tool({"disk", "show", "spare"}), 1);
@@ -693,7 +724,7 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
 TEST_F(CliTest, BadInputIsOneLineOnStderrAndChangesNothing) {
   CreateWeb();
   ToolJson({"disk", "create", "solo-d0", "--size", "1GiB"});
-  const std::string saga = ToolJson({"saga", "list"})[0]["id"];
+  const std::string saga = Rows({"saga", "list"})[0]["id"];
   const Snapshot before = Snap();
   struct Case {
     std::vector<std::string> args;
@@ -721,6 +752,19 @@ TEST_F(CliTest, BadInputIsOneLineOnStderrAndChangesNothing) {
       {{"saga", "show"}, 2},
       {{"saga", "show", "not-a-uuid"}, 2},
       {{"saga", "list", "--state", "weird"}, 2},
+      {{"saga", "list", "--state", "running,weird"}, 2},
+      {{"saga", "list", "--limit", "-1"}, 2},
+      {{"saga", "list", "--after", "page-2"}, 2},
+      {{"saga", "list", "--since", "yesterday"}, 2},
+      {{"saga", "list", "--until", "2026-13-01T00:00:00Z"}, 2},
+      {{"saga", "list", "--stalled", "soon"}, 2},
+      {{"saga", "list", "--stalled", "30m", "--state", "running"}, 2},
+      {{"instance", "list", "--state", "succeeded"}, 2},
+      {{"disk", "list", "--after", "x"}, 2},
+      {{"saga", "prune", "--keep", "-1"}, 2},
+      {{"saga", "prune", "--keep", "many"}, 2},
+      {{"saga", "prune", "--max-age", "5y"}, 2},
+      {{"saga", "prune", "--keep", "all", "--max-age", "none"}, 2},
       {{"saga", "abandon", saga}, 2},
       {{"saga", "abandon", saga, "--reason", ""}, 2},
       {{"demo", "--instances", "0"}, 2},
@@ -821,6 +865,174 @@ TEST_F(CliTest, HelpExitsZero) {
   EXPECT_EQ(o.exit_code, 0) << o;
   EXPECT_NE(o.out.find("saga"), std::string::npos) << o;
   EXPECT_EQ(o.err, "");
+}
+
+// --- The history: pages, filters, stalled sagas, retention.
+
+// Lines of stdout.
+std::vector<std::string> OutLines(const Outcome& o) {
+  std::vector<std::string> lines;
+  std::string line;
+  for (char c : o.out) {
+    if (c == '\n') {
+      lines.push_back(line);
+      line.clear();
+    } else {
+      line += c;
+    }
+  }
+  return lines;
+}
+
+TEST_F(CliTest, ListingsComeInPagesWithACursorInEachForm) {
+  for (int i = 0; i < 5; ++i) ToolJson({"instance", "create", "p" + std::to_string(i), "--disks", "0"});
+  const Json all = Rows({"saga", "list"});
+  ASSERT_EQ(all.size(), 5u);
+
+  // --json: a document per page, with the cursor of the next.
+  Json rows = Json::array();
+  std::string after;
+  std::vector<size_t> sizes;
+  for (int page = 0; page < 5; ++page) {
+    std::vector<std::string> args = {"saga", "list", "--limit", "2"};
+    if (!after.empty()) args.insert(args.end(), {"--after", after});
+    Json j = ToolJson(args);
+    sizes.push_back(j["sagas"].size());
+    for (const auto& r : j["sagas"]) rows.push_back(r);
+    if (j["next"].is_null()) break;
+    EXPECT_EQ(j["next"], j["sagas"].back()["id"]);
+    after = j["next"];
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 1}));
+  EXPECT_EQ(rows, all);
+
+  // --jsonl: a line per saga, then the cursor.
+  Outcome jsonl = Tool({"saga", "list", "--limit", "2", "--jsonl"});
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl;
+  std::vector<std::string> lines = OutLines(jsonl);
+  ASSERT_EQ(lines.size(), 3u) << jsonl;
+  EXPECT_EQ(Json::parse(lines[0]), all[0]);
+  EXPECT_EQ(Json::parse(lines[1]), all[1]);
+  EXPECT_EQ(Json::parse(lines[2]), Json({{"next", all[1]["id"]}}));
+  Outcome last = Tool({"saga", "list", "--jsonl", "--after", all[3]["id"]});
+  EXPECT_EQ(OutLines(last), std::vector<std::string>{all[4].dump()}) << last;
+
+  // The table says where the next page starts.
+  Outcome table = Tool({"saga", "list", "--limit", "4"});
+  ASSERT_EQ(table.exit_code, 0) << table;
+  EXPECT_EQ(OutLines(table).size(), 6u) << table;
+  EXPECT_EQ(OutLines(table).back(), "(more: --after " + all[3]["id"].get<std::string>() + ")") << table;
+
+  // Records page alike, and filter by state.
+  Json instances = ToolJson({"instance", "list", "--limit", "3", "--state", "stopped,creating"});
+  EXPECT_EQ(instances["instances"].size(), 3u);
+  EXPECT_EQ(instances["next"], instances["instances"][2]["id"]);
+  EXPECT_EQ(Rows({"instance", "list", "--state", "destroyed"}), Json::array());
+  EXPECT_EQ(Rows({"disk", "list"}), Json::array());
+}
+
+TEST_F(CliTest, SagaListFiltersByKindAndCreationTime) {
+  ToolJson({"instance", "create", "web", "--disks", "0"});
+  ToolJson({"disk", "create", "spare", "--size", "1GiB"});
+  EXPECT_EQ(Rows({"saga", "list", "--kind", "disk-create"}).size(), 1u);
+  EXPECT_EQ(Rows({"saga", "list", "--kind", "instance-create", "--state", "succeeded"}).size(), 1u);
+  EXPECT_EQ(Rows({"saga", "list", "--kind", "disk-delete"}), Json::array());
+  EXPECT_EQ(Rows({"saga", "list", "--since", "1h"}).size(), 2u);
+  EXPECT_EQ(Rows({"saga", "list", "--until", "1h"}), Json::array());
+  EXPECT_EQ(Rows({"saga", "list", "--since", "2000-01-01T00:00:00Z", "--until", "2100-01-01T01:00:00+01:00"}).size(),
+            2u);
+  EXPECT_EQ(Rows({"saga", "list", "--since", "2100-01-01T00:00:00.5Z"}), Json::array());
+}
+
+TEST_F(CliTest, SagaListStalledShowsSagasInFlightThatHaveBeenQuietWithTheirLastEvent) {
+  ToolJson({"instance", "create", "fine", "--disks", "0"});
+  const Uuid stuck = MakeStuckSaga(db_, "wedged");
+  const Uuid cut = MakeInterruptedSaga(db_, "cut");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Json stalled = ToolJson({"saga", "list", "--stalled", "10ms"});
+  ASSERT_EQ(stalled["sagas"].size(), 1u) << stalled;  // not the stuck one, not the finished one
+  const Json& s = stalled["sagas"][0];
+  EXPECT_EQ(s["id"], cut.ToString());
+  EXPECT_EQ(s["state"], "running");
+  ASSERT_TRUE(s["last_event"].is_object()) << s;
+  EXPECT_EQ(s["last_event"]["type"], "succeeded");
+  EXPECT_EQ(s["last_event"]["node"], "instance");
+  EXPECT_TRUE(s["last_event"]["time"].is_string());
+  EXPECT_GE(s["quiet_seconds"].get<double>(), 0.01);
+  EXPECT_TRUE(stalled["next"].is_null());
+  Outcome table = Tool({"saga", "list", "--stalled", "10ms"});
+  ASSERT_EQ(table.exit_code, 0) << table;
+  EXPECT_NE(table.out.find(cut.ToString()), std::string::npos) << table;
+  EXPECT_NE(table.out.find("instance succeeded"), std::string::npos) << table;
+  EXPECT_EQ(Rows({"saga", "list", "--stalled", "1h"}), Json::array());
+  (void)stuck;
+}
+
+TEST_F(CliTest, SagaPruneRemovesFinishedSagasOnlyAndTheDryRunChangesNothing) {
+  for (int i = 0; i < 4; ++i) ToolJson({"instance", "create", "p" + std::to_string(i), "--disks", "1"});
+  const Uuid stuck = MakeStuckSaga(db_, "wedged");
+  const Snapshot before = Snap();
+  Json dry = ToolJson({"saga", "prune", "--keep", "1", "--dry-run"});
+  EXPECT_EQ(dry["dry_run"], true);
+  EXPECT_EQ(dry["sagas"], 3);
+  EXPECT_EQ(dry["succeeded"], 3);
+  EXPECT_EQ(dry["batches"], 0);
+  EXPECT_EQ(dry["ids"].size(), 3u);
+  EXPECT_GT(dry["events"].get<int>(), 3 * 5);
+  EXPECT_EQ(Snap(), before);
+  Outcome text = Tool({"saga", "prune", "--keep", "1", "--dry-run"});
+  EXPECT_EQ(text.exit_code, 0) << text;
+  EXPECT_TRUE(text.out.starts_with("would prune 3 finished sagas")) << text;
+
+  Json done = ToolJson({"saga", "prune", "--keep", "1"});
+  EXPECT_EQ(done["dry_run"], false);
+  EXPECT_EQ(done["ids"], dry["ids"]);
+  EXPECT_GE(done["batches"].get<int>(), 1);
+  Json left = Rows({"saga", "list"});
+  ASSERT_EQ(left.size(), 2u);  // the newest finished one and the stuck one
+  std::set<std::string> ids;
+  for (const auto& r : left) ids.insert(r["id"]);
+  EXPECT_EQ(ids.count(stuck.ToString()), 1u);
+  for (const auto& id : dry["ids"]) EXPECT_EQ(ids.count(id.get<std::string>()), 0u);
+  // Instances, disks and volumes are untouched, and the database checks clean.
+  EXPECT_EQ(Rows({"instance", "list"}).size(), 5u);
+  EXPECT_EQ(Rows({"disk", "list"}).size(), 5u);
+  Outcome check = Tool({"check", "--json"});
+  EXPECT_EQ(check.exit_code, 0) << check;
+  EXPECT_EQ(check.JsonOut()["ok"], true) << check;
+  Outcome again = Tool({"saga", "prune", "--keep", "1"});
+  EXPECT_EQ(again.exit_code, 0) << again;
+  EXPECT_EQ(again.out, "nothing to prune\n") << again;
+  EXPECT_EQ(ToolJson({"saga", "prune", "--max-age", "1h"})["sagas"], 0);
+}
+
+TEST_F(CliTest, AListingThatMeetsAnUnreadableRecordSaysSoOnStderrAndExitsOne) {
+  ToolJson({"instance", "create", "web", "--disks", "0"});
+  const Uuid broken = Uuid::Generate();
+  {
+    StoreConfig config;
+    config.path = db_;
+    auto store = Must(Store::Open(config));
+    Batch b;
+    b.Put(kSagasTable, broken.AsBytes(), "not a saga");
+    b.Put(Must(store->FindTable("instances")), broken.AsBytes(), "not an instance");
+    SagaIndexEntry e;
+    b.Put(kSagaIndexTable, ActiveIndexKey(broken), Encode(e));  // listed in flight, unreadable
+    Must(store->Write(b));
+  }
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"saga", "list"}, {"saga", "list", "--json"}, {"saga", "list", "--state", "running"},
+           {"instance", "list", "--jsonl"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    Outcome o = Tool(args);
+    EXPECT_EQ(o.exit_code, 1) << o;
+    ASSERT_EQ(o.ErrLines().size(), 1u) << o;
+    EXPECT_NE(o.err.find(broken.ToString()), std::string::npos) << o;
+    if (args.back() == "--json") {
+      Json page = o.JsonOut();
+      EXPECT_EQ(page["sagas"].size(), 1u) << o;  // the readable one is still listed
+    }
+  }
 }
 
 }  // namespace

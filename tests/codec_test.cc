@@ -156,6 +156,30 @@ TEST(CodecTest, EveryStateRoundTrips) {
   }
 }
 
+TEST(CodecTest, ASagaHeaderIsTheRecordWithoutItsDagParamsAndOutput) {
+  const SagaRecord r = FullSaga();
+  SagaHeader h;
+  std::string why;
+  ASSERT_TRUE(DecodeHeader(Encode(r), &h, &why)) << why;
+  EXPECT_EQ(h, (SagaHeader{r.id, r.kind, r.state, r.created_ns, r.modified_ns, r.finished_ns, r.generation}));
+  EXPECT_FALSE(DecodeHeader(Encode(FullEvent()), &h, &why));
+  EXPECT_FALSE(DecodeHeader(Encode(r).substr(0, 40), &h, &why));
+}
+
+TEST(CodecTest, AnIndexEntryRoundTripsAnyStateEvenOneAddedLater) {
+  for (int s = 0; s <= 9; ++s) {
+    SagaIndexEntry e{static_cast<SagaState>(s), "instance-create", 123, s % 2 ? 456 : 0};
+    SagaIndexEntry out;
+    std::string why;
+    ASSERT_TRUE(Decode(Encode(e), &out, &why)) << why;
+    EXPECT_EQ(out, e);
+  }
+  SagaIndexEntry out;
+  std::string why;
+  EXPECT_FALSE(Decode(Encode(FullSaga()), &out, &why));
+  EXPECT_EQ(why, "not a SDBX record (wrong size or file identifier)");
+}
+
 TEST(CodecTest, BytesOfAnotherRecordKindAreRefused) {
   std::string why;
   Instance instance;
@@ -171,6 +195,8 @@ TEST(CodecTest, BytesOfAnotherRecordKindAreRefused) {
   EXPECT_EQ(why, "not a SDBS record (wrong size or file identifier)");
   EXPECT_FALSE(Decode(Encode(FullSaga()), &event, &why));
   EXPECT_EQ(why, "not a SDBE record (wrong size or file identifier)");
+  EXPECT_FALSE(Decode(Encode(SagaIndexEntry{}), &instance, &why));
+  EXPECT_EQ(why, "not a SDBI record (wrong size or file identifier)");
 }
 
 TEST(CodecTest, UnknownEnumValuesInSagasAndEventsAreRefused) {

@@ -67,7 +67,7 @@ std::string Hex(std::string_view bytes) {
 
 std::map<std::string, std::string> RawContents(const Store& store) {
   std::map<std::string, std::string> out;
-  std::vector<TableId> tables = {kMetaTable, kSagasTable, kSagaEventsTable};
+  std::vector<TableId> tables = {kMetaTable, kSagasTable, kSagaEventsTable, kSagaIndexTable};
   for (const std::string& name : store.DomainTables()) {
     auto t = store.FindTable(name);
     if (!t.ok()) throw std::runtime_error("finding table " + name + " failed: " + t.status().ToString());

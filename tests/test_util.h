@@ -55,7 +55,7 @@ inline void Must(const Status& s) {
   if (!s.ok()) throw std::runtime_error("set-up step failed: " + s.ToString());
 }
 
-// Every key and value of every table (the engine's three and every domain table of the store), as
+// Every key and value of every table (the engine's four and every domain table of the store), as
 // "table/<hex key>" -> "<hex value>", read through Store cursors (from one snapshot on a read-write store): what
 // a test compares to prove that a failed operation wrote nothing at all. Cursors bypass the store's hooks.
 std::map<std::string, std::string> RawContents(const Store& store);

@@ -9,6 +9,7 @@
 #include "tools/admin_commands.h"
 #include "tools/cli.h"
 #include "tools/inspect_commands.h"
+#include "tools/list_commands.h"
 #include "tools/mutate_commands.h"
 
 namespace sagadb::tool {
@@ -17,13 +18,14 @@ namespace {
 struct Args {
   std::string id;
   std::string second;
-  std::string state;
   std::string reason;
   bool svg = false;
   bool quiescent = false;
   std::string size;
   InstanceCreateArgs create;
   DemoArgs demo;
+  ListArgs list;
+  PruneArgs prune;
 };
 
 }  // namespace
@@ -44,6 +46,7 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   app->add_option("--db", g.db, "database directory")->capture_default_str();
   app->add_option("--project", g.project, "project of the records named by NAME")->capture_default_str();
   app->add_flag("--json", g.json, "print JSON instead of tables");
+  app->add_flag("--jsonl", g.jsonl, "listings: print one JSON object per line");
 
   auto sub = [&](CLI::App* parent, const std::string& name, const std::string& help) {
     CLI::App* s = parent->add_subcommand(name, help);
@@ -51,6 +54,16 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
     return s;
   };
   auto bind = [&](CLI::App* s, std::function<int()> fn) { s->callback([&command, fn] { command = fn; }); };
+  // The paging options every listing takes.
+  auto paged = [&](CLI::App* s, const std::string& states) {
+    s->add_option("--limit", a.list.limit, "rows per page (0: all)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    s->add_option("--after", a.list.after, "the page after this cursor (the id the page before ended with)");
+    s->add_option("--state", a.list.states, "only these states (" + states + "; repeat or comma-separate)")
+        ->delimiter(',');
+    return s;
+  };
 
   // demo
   CLI::App* demo = sub(app, "demo", "the overload scenario: concurrent instance-creates under transient faults");
@@ -82,7 +95,9 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   CLI::App* idelete = sub(instance, "delete", "delete a stopped instance; its disks stay, detached");
   idelete->add_option("instance", a.id, "ID or NAME")->required();
   bind(idelete, [&] { return InstanceDelete(g, a.id); });
-  bind(sub(instance, "list", "list instances"), [&] { return InstanceList(g); });
+  bind(paged(sub(instance, "list", "list instances, a page at a time"),
+             "creating, stopped, starting, running, stopping, failed, destroyed"),
+       [&] { return InstanceList(g, a.list); });
   CLI::App* ishow = sub(instance, "show", "show one instance");
   ishow->add_option("instance", a.id, "ID or NAME")->required();
   bind(ishow, [&] { return InstanceShow(g, a.id); });
@@ -90,7 +105,9 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   // disk
   CLI::App* disk = sub(app, "disk", "disks");
   disk->require_subcommand(1);
-  bind(sub(disk, "list", "list disks"), [&] { return DiskList(g); });
+  bind(paged(sub(disk, "list", "list disks, a page at a time"),
+             "creating, detached, attached, maintenance, faulted, destroyed"),
+       [&] { return DiskList(g, a.list); });
   CLI::App* dshow = sub(disk, "show", "show one disk");
   dshow->add_option("disk", a.id, "ID or NAME")->required();
   bind(dshow, [&] { return DiskShow(g, a.id); });
@@ -114,9 +131,14 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   // saga
   CLI::App* saga = sub(app, "saga", "sagas and their log");
   saga->require_subcommand(1);
-  CLI::App* slist = sub(saga, "list", "list sagas");
-  slist->add_option("--state", a.state, "only sagas in this state");
-  bind(slist, [&] { return SagaList(g, a.state); });
+  CLI::App* slist = paged(sub(saga, "list", "list sagas, a page at a time"),
+                          "running, unwinding, succeeded, failed, stuck, abandoned");
+  slist->add_option("--kind", a.list.kind, "only sagas of this kind");
+  slist->add_option("--since", a.list.since, "only sagas created at or after this time (RFC 3339, or ago: 2h)");
+  slist->add_option("--until", a.list.until, "only sagas created before this time (RFC 3339, or ago: 2h)");
+  slist->add_option("--stalled", a.list.stalled,
+                    "instead: running and unwinding sagas with no event for this long (e.g. 30m)");
+  bind(slist, [&] { return SagaList(g, a.list); });
   CLI::App* sshow = sub(saga, "show", "a saga and its node table");
   sshow->add_option("id", a.id, "saga ID")->required();
   bind(sshow, [&] { return SagaShow(g, a.id); });
@@ -131,7 +153,11 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   sabandon->add_option("id", a.id, "saga ID")->required();
   sabandon->add_option("--reason", a.reason, "why")->required();
   bind(sabandon, [&] { return SagaAbandon(g, a.id, a.reason); });
-
+  CLI::App* sprune = sub(saga, "prune", "remove finished sagas and their events, as a retention policy says");
+  sprune->add_flag("--dry-run", a.prune.dry_run, "only say what would be removed (works beside a running owner)");
+  sprune->add_option("--keep", a.prune.keep, "keep at most this many finished sagas, the newest (or: all)");
+  sprune->add_option("--max-age", a.prune.max_age, "remove finished sagas older than this (e.g. 7d; or: none)");
+  bind(sprune, [&] { return SagaPrune(g, a.prune); });
 }
 
 ToolApp::~ToolApp() = default;

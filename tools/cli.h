@@ -26,6 +26,7 @@ struct GlobalOptions {
   std::string db = "./sagadb-data";
   std::string project = "default";
   bool json = false;
+  bool jsonl = false;  // listings: one JSON object per line
 };
 
 // Prints "sagadb: <message>" on stderr and returns the exit code for it: kExitUsage for InvalidRequest raised

@@ -63,31 +63,7 @@ std::string Cell(const std::string& s, size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
 
-void PrintListingErrors(const std::vector<Status>& errors) {
-  for (const auto& e : errors) std::fprintf(stderr, "sagadb: %s\n", e.message().c_str());
-}
-
 }  // namespace
-
-int InstanceList(const GlobalOptions& g) {
-  auto store = OpenForInspection(g);
-  if (!store.ok()) return Fail(store.status());
-  SAGADB_TOOL_RECORDS(ds, **store);
-  auto listing = ds->ListInstances();
-  if (g.json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& r : listing.records) rows.push_back(InstanceJson(r));
-    PrintJson(rows);
-  } else {
-    std::cout << Cell("ID", 38) << Cell("PROJECT", 12) << Cell("NAME", 24) << Cell("STATE", 11) << "DISKS\n";
-    for (const auto& r : listing.records) {
-      std::cout << Cell(r.id.ToString(), 38) << Cell(r.project, 12) << Cell(r.name, 24)
-                << Cell(std::string(ToString(r.state)), 11) << r.attached.size() << "\n";
-    }
-  }
-  PrintListingErrors(listing.errors);
-  return listing.errors.empty() ? kExitOk : kExitFailed;
-}
 
 int InstanceShow(const GlobalOptions& g, const std::string& id_or_name) {
   auto store = OpenForInspection(g);
@@ -112,28 +88,6 @@ int InstanceShow(const GlobalOptions& g, const std::string& id_or_name) {
   return kExitOk;
 }
 
-int DiskList(const GlobalOptions& g) {
-  auto store = OpenForInspection(g);
-  if (!store.ok()) return Fail(store.status());
-  SAGADB_TOOL_RECORDS(ds, **store);
-  auto listing = ds->ListDisks();
-  if (g.json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto& r : listing.records) rows.push_back(DiskJson(r));
-    PrintJson(rows);
-  } else {
-    std::cout << Cell("ID", 38) << Cell("PROJECT", 12) << Cell("NAME", 24) << Cell("STATE", 12) << Cell("SIZE", 11)
-              << "INSTANCE / SLOT\n";
-    for (const auto& r : listing.records) {
-      std::string where = r.instance_id ? fmt::format("{} / {}", r.instance_id->ToString(), r.slot) : "";
-      std::cout << Cell(r.id.ToString(), 38) << Cell(r.project, 12) << Cell(r.name, 24)
-                << Cell(std::string(ToString(r.state)), 12) << Cell(FormatSize(r.size_bytes), 11) << where << "\n";
-    }
-  }
-  PrintListingErrors(listing.errors);
-  return listing.errors.empty() ? kExitOk : kExitFailed;
-}
-
 int DiskShow(const GlobalOptions& g, const std::string& id_or_name) {
   auto store = OpenForInspection(g);
   if (!store.ok()) return Fail(store.status());
@@ -153,45 +107,6 @@ int DiskShow(const GlobalOptions& g, const std::string& id_or_name) {
   }
   std::cout << Cell("size", 14) << FormatSize(r->size_bytes) << "\n";
   return kExitOk;
-}
-
-int SagaList(const GlobalOptions& g, const std::string& state) {
-  std::optional<SagaState> want;
-  if (!state.empty()) {
-    want = ParseSagaState(state);
-    if (!want) {
-      return UsageError(fmt::format(
-          "unknown saga state \"{}\" (running, unwinding, succeeded, failed, stuck, abandoned)", state));
-    }
-  }
-  auto store = OpenForInspection(g);
-  if (!store.ok()) return Fail(store.status());
-  nlohmann::json rows = nlohmann::json::array();
-  std::vector<Status> errors;
-  const SagaLog log(store->get());
-  if (!g.json) {
-    std::cout << Cell("ID", 38) << Cell("KIND", 18) << Cell("STATE", 11) << Cell("CREATED", 26) << "NODE / ERROR\n";
-  }
-  SagaRecordCursor records = log.Records();
-  for (; records.Valid(); records.Next()) {
-    const SagaRecord& r = records.record();
-    if (want && r.state != *want) continue;
-    if (g.json) {
-      auto events = log.ReadEvents(r.id);
-      auto history = events.ok() ? ReplaySagaLog(r, *events) : Result<SagaHistory>(events.status());
-      rows.push_back(SagaJson(r, history.ok() ? &*history : nullptr));
-    } else {
-      std::string detail;
-      if (r.error_node >= 0) detail = QualifiedName(r.nodes, r.scopes, r.error_node) + ": " + r.error;
-      std::cout << Cell(r.id.ToString(), 38) << Cell(r.kind, 18) << Cell(std::string(ToString(r.state)), 11)
-                << Cell(FormatTime(r.created_ns), 26) << detail << "\n";
-    }
-  }
-  for (const auto& u : records.unreadable()) errors.push_back(Status::Corruption(u.message));
-  if (!records.status().ok()) errors.push_back(records.status());
-  if (g.json) PrintJson(rows);
-  PrintListingErrors(errors);
-  return errors.empty() ? kExitOk : kExitFailed;
 }
 
 int SagaShow(const GlobalOptions& g, const std::string& id) {

@@ -1,4 +1,5 @@
-// The inspection commands of the sagadb tool: listings and shows of records and sagas, the log, the DAG. They
+// The inspection commands of the sagadb tool: shows of records and sagas, the log, the DAG (the listings are in
+// tools/list_commands.h). They
 // open the database as a secondary (tools/cli.h), so they work while another process owns it, and write
 // nothing.
 #pragma once
@@ -10,12 +11,8 @@
 
 namespace sagadb::tool {
 
-int InstanceList(const GlobalOptions& g);
 int InstanceShow(const GlobalOptions& g, const std::string& id_or_name);
-int DiskList(const GlobalOptions& g);
 int DiskShow(const GlobalOptions& g, const std::string& id_or_name);
-// `state` empty: every saga.
-int SagaList(const GlobalOptions& g, const std::string& state);
 int SagaShow(const GlobalOptions& g, const std::string& id);
 int SagaEvents(const GlobalOptions& g, const std::string& id);
 // DOT on stdout, or with `svg` the SVG that Graphviz's `dot` renders from it.

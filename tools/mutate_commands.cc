@@ -230,6 +230,7 @@ int Recover(const GlobalOptions& g) {
                {"failed", ids(r.finished_failed)},
                {"stuck", ids(r.finished_stuck)},
                {"halted", ids(r.halted)},
+               {"indexed", r.indexed},
                {"load_seconds", r.load_seconds},
                {"finish_seconds", r.finish_seconds}});
   } else {

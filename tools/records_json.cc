@@ -108,4 +108,23 @@ Json EventJson(const SagaRecord& r, const LoggedEvent& e) {
   return j;
 }
 
+Json PruneJson(const PruneReport& r) {
+  Json ids = Json::array();
+  for (const Uuid& id : r.ids) ids.push_back(id.ToString());
+  auto time = [](int64_t ns) { return ns != 0 ? Json(FormatTime(ns)) : Json(nullptr); };
+  return {{"dry_run", r.dry_run},
+          {"sagas", r.sagas},
+          {"succeeded", r.succeeded},
+          {"failed", r.failed},
+          {"abandoned", r.abandoned},
+          {"events", r.events},
+          {"batches", r.batches},
+          {"oldest_finished", time(r.oldest_finished_ns)},
+          {"newest_finished", time(r.newest_finished_ns)},
+          {"ids", ids},
+          {"ids_truncated", r.ids_truncated},
+          {"unreadable", r.unreadable},
+          {"stale_entries", r.stale_entries}};
+}
+
 }  // namespace sagadb::tool

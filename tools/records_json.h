@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "log/saga_log.h"
+#include "sagadb/history.h"
 #include "schema/records.h"
 
 namespace sagadb::tool {
@@ -19,5 +20,7 @@ Json SagaJson(const SagaRecord& r, const SagaHistory* history);
 // One row per node: name, kind, action, state, attempts, started, duration_ms, error.
 Json NodesJson(const SagaRecord& r, const SagaHistory& history);
 Json EventJson(const SagaRecord& r, const LoggedEvent& e);
+// What `saga prune` did or would do.
+Json PruneJson(const PruneReport& r);
 
 }  // namespace sagadb::tool

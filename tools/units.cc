@@ -67,4 +67,103 @@ std::string FormatDuration(int64_t ns) {
   return fmt::format("{:.2f} s", ns / 1e9);
 }
 
+std::string FormatSpan(int64_t ns) {
+  int64_t secs = ns < 0 ? 0 : ns / 1'000'000'000;
+  if (secs < 60) return fmt::format("{}s", secs);
+  if (secs < 3600) return fmt::format("{}m {}s", secs / 60, secs % 60);
+  if (secs < 86400) return fmt::format("{}h {}m", secs / 3600, secs % 3600 / 60);
+  return fmt::format("{}d {}h", secs / 86400, secs % 86400 / 3600);
+}
+
+std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
+  size_t i = 0;
+  int64_t value = 0;
+  for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+    if (value > 1'000'000'000) return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  if (i == 0 || value == 0) return std::nullopt;
+  static const std::array<std::pair<std::string_view, int64_t>, 6> kUnits = {{
+      {"ms", 1'000'000}, {"s", 1'000'000'000}, {"m", 60'000'000'000}, {"h", 3'600'000'000'000},
+      {"d", 86'400'000'000'000}, {"w", 604'800'000'000'000},
+  }};
+  for (const auto& [unit, ns] : kUnits) {
+    if (text.substr(i) != unit) continue;
+    if (value > INT64_MAX / ns) return std::nullopt;
+    return std::chrono::nanoseconds(value * ns);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Reads exactly `n` digits at *i.
+bool Digits(std::string_view t, size_t* i, int n, int* out) {
+  if (*i + n > t.size()) return false;
+  int v = 0;
+  for (int k = 0; k < n; ++k) {
+    const char c = t[*i + k];
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    v = v * 10 + (c - '0');
+  }
+  *i += n;
+  *out = v;
+  return true;
+}
+
+bool Expect(std::string_view t, size_t* i, std::string_view one_of) {
+  if (*i >= t.size() || one_of.find(t[*i]) == std::string_view::npos) return false;
+  ++*i;
+  return true;
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseMoment(std::string_view t, int64_t now_ns) {
+  if (auto ago = ParseDuration(t)) return now_ns - ago->count();
+  std::tm tm{};
+  size_t i = 0;
+  int year, month, day, hour, minute, second;
+  if (!Digits(t, &i, 4, &year) || !Expect(t, &i, "-") || !Digits(t, &i, 2, &month) || !Expect(t, &i, "-") ||
+      !Digits(t, &i, 2, &day) || !Expect(t, &i, "Tt ") || !Digits(t, &i, 2, &hour) || !Expect(t, &i, ":") ||
+      !Digits(t, &i, 2, &minute) || !Expect(t, &i, ":") || !Digits(t, &i, 2, &second)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  int64_t frac_ns = 0;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    int64_t scale = 100'000'000;
+    const size_t start = i;
+    for (; i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])); ++i) {
+      frac_ns += (t[i] - '0') * scale;
+      scale /= 10;
+    }
+    if (i == start) return std::nullopt;
+  }
+  int64_t offset_s = 0;
+  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
+    ++i;
+  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    const int sign = t[i] == '-' ? -1 : 1;
+    ++i;
+    int oh, om;
+    if (!Digits(t, &i, 2, &oh) || !Expect(t, &i, ":") || !Digits(t, &i, 2, &om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_s = sign * (oh * 3600 + om * 60);
+  } else {
+    return std::nullopt;
+  }
+  if (i != t.size()) return std::nullopt;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const std::time_t secs = timegm(&tm);
+  return (static_cast<int64_t>(secs) - offset_s) * 1'000'000'000 + frac_ns;
+}
+
 }  // namespace sagadb::tool

@@ -1,6 +1,7 @@
 // Parsing and printing of sizes ("10GiB", "512MiB", "4096") and times for the sagadb tool.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,5 +18,12 @@ std::string FormatSize(uint64_t bytes);
 std::string FormatTime(int64_t ns);
 // "12.3 ms", "1.20 s".
 std::string FormatDuration(int64_t ns);
+// "45s", "12m", "3h 20m", "4d 2h": a long span, to the two largest units.
+std::string FormatSpan(int64_t ns);
+// A positive whole number with a unit: ms, s, m (minutes), h, d, w. "30m", "2h", "7d". nullopt otherwise.
+std::optional<std::chrono::nanoseconds> ParseDuration(std::string_view text);
+// A moment, in ns since the epoch: RFC 3339 ("2026-11-24T16:05:01Z", "2026-11-24T17:05:01.5+01:00") or a
+// duration before `now_ns` ("2h": two hours ago). nullopt otherwise.
+std::optional<int64_t> ParseMoment(std::string_view text, int64_t now_ns);
 
 }  // namespace sagadb::tool

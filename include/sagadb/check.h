@@ -25,15 +25,24 @@
 //                         a live disk. A `creating` disk may or may not have one (its saga is between steps).
 //                         Without `quiescent`, a volume of a destroyed disk that a running saga acts on is not
 //                         reported (disk-delete destroys the record first, then removes the file).
+//   saga_index            the index of sagas (written with every saga record) agrees with the records: every saga
+//                         that has not finished is listed as in flight, in its state; every finished one has
+//                         its finished entry at its finish time; no entry names a saga that has no record or
+//                         that says otherwise.
 //   corruption            a record or event whose bytes fail verification, named by column family and key.
 // Notes (not violations): stuck and abandoned sagas, records held in `creating` by one, files in the volumes
-// directory that are not volumes.
+// directory that are not volumes, a database whose index is not built yet (schema version 1: not checked).
 //
-// Records are read from one snapshot; the volumes directory is listed just before it is taken (or, on an
-// inspection store, just before it catches up) (a disk record is
-// always created before its volume and destroyed after it, except by disk-delete, covered above), and a volume
-// that seems missing is looked for again, so a check beside running sagas reports no state they are passing
-// through. Check never writes, and never crashes on damaged bytes.
+// Memory: check streams. Each table is walked in key order with point lookups of what a record names, the
+// saga records merged with their events and the index; the volumes directory is listed 16 of its 256 shard
+// subdirectories at a time. What it holds is one record, or one saga's log, or 1/16 of the volume names at a
+// time, plus its findings, whatever the size of the database.
+//
+// Records, sagas and the index are read from one snapshot. Each group of volume shards is listed first and then
+// compared with a view taken after the listing (a disk record is always created before its volume and destroyed after
+// it, except by disk-delete, covered above), and a volume that seems missing, or left behind, is looked for
+// again, so a check beside running sagas reports no state they are passing through. Check never writes, and
+// never crashes on damaged bytes.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -55,6 +64,7 @@ inline constexpr char kCreatingDisk[] = "creating_disk";
 inline constexpr char kSagaLog[] = "saga_log";
 inline constexpr char kUnfinishedSaga[] = "unfinished_saga";
 inline constexpr char kVolume[] = "volume";
+inline constexpr char kSagaIndex[] = "saga_index";
 inline constexpr char kCorruption[] = "corruption";
 // Notes only.
 inline constexpr char kStuckSaga[] = "stuck_saga";
@@ -79,7 +89,7 @@ struct CheckReport {
   std::vector<Finding> notes;
   size_t instances = 0;  // records read, destroyed ones included
   size_t disks = 0;
-  size_t sagas = 0;
+  size_t sagas = 0;    // saga records read (finished ones that retention removed are gone)
   size_t volumes = 0;
 
   bool ok() const { return violations.empty(); }

@@ -12,9 +12,14 @@
 // beside its owner. Destroying the Database stops the executor: sagas still executing stay running or unwinding
 // in the database, and the next open resumes them.
 //
+// History: finished sagas are removed by retention (DatabaseOptions::retention, or Prune on demand); an open
+// reads only the sagas in flight, through an index written with the saga records, so its cost does not grow
+// with the history. The history is read a page at a time (ListSagas).
+//
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +29,7 @@
 #include "sagadb/action.h"
 #include "sagadb/dag.h"
 #include "sagadb/domain.h"
+#include "sagadb/history.h"
 #include "sagadb/options.h"
 #include "sagadb/saga.h"
 #include "sagadb/status.h"
@@ -33,7 +39,7 @@ namespace sagadb {
 
 // What recovery did at open.
 struct RecoveryReport {
-  size_t scanned = 0;                      // saga records read
+  size_t scanned = 0;                      // sagas the index lists as in flight (stuck ones too)
   std::vector<Uuid> resumed_forward;       // running, no node failed
   std::vector<Uuid> resumed_unwinding;     // a node had failed
   std::vector<Uuid> marked_stuck;          // impossible log, corrupt record or unknown action
@@ -44,6 +50,8 @@ struct RecoveryReport {
   std::vector<Uuid> finished_failed;
   std::vector<Uuid> finished_stuck;
   std::vector<Uuid> halted;
+  uint64_t indexed = 0;       // a database written before the index: sagas it was built from at this open
+  double index_seconds = 0;   // and how long that took (once per database)
   double load_seconds = 0;    // reading and validating the logs
   double finish_seconds = 0;  // from the start of recovery until every resumed saga ended
 
@@ -91,6 +99,18 @@ class Database {
 
   // A committed value of a domain table, outside any saga. NotFound if none.
   Result<std::string> Read(std::string_view table, std::string_view key) const;
+
+  // A page of the saga history, in id order (sagadb/history.h). Reads one page's records, whatever the size
+  // of the history; a query for sagas in flight only reads the index. Errors: IOError, Corruption as reads
+  // report them (a record that cannot be decoded is named in SagaPage::unreadable instead).
+  Result<SagaPage> ListSagas(const SagaQuery& query) const;
+  // Running and unwinding sagas that have written no event for at least `quiet` (their last event, or their
+  // start, is older), the longest quiet first, each with its last event.
+  Result<StalledReport> ListStalled(std::chrono::nanoseconds quiet) const;
+  // Removes, now, the finished sagas `policy` lets go (with dry_run: only says which), in batches of
+  // RetentionOptions::sagas_per_batch sagas, each saga with all its events in one batch. Runs beside sagas in
+  // flight; one prune at a time (the background one included).
+  Result<PruneReport> Prune(const RetentionPolicy& policy, bool dry_run = false);
 
   // Blocks until no saga is executing.
   void WaitIdle();

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "sagadb/logger.h"
@@ -68,12 +69,41 @@ struct ExecutorOptions {
   RetryPolicy log_retry{64, std::chrono::microseconds(500), std::chrono::microseconds(100'000)};
 };
 
+// Which finished sagas (succeeded, failed, abandoned) retention removes, each with all its events. A saga is
+// removed when it is older than max_age, or when more than max_finished newer ones have finished. Sagas that
+// have not finished (running, unwinding, stuck, paused) are never removed, and neither is anything a saga made.
+//
+// The defaults keep a week of history, but at most the newest 10,000 finished sagas: an appliance that runs
+// a thousand operations a day keeps the whole week, a busier one its last 10,000 (an 11-disk instance-create
+// costs ~11 KB on disk, so ~110 MB).
+struct RetentionPolicy {
+  // Keep at most this many finished sagas, the newest. nullopt: no limit by count.
+  std::optional<uint64_t> max_finished = 10'000;
+  // Remove finished sagas that finished longer ago than this. nullopt: no limit by age.
+  std::optional<std::chrono::seconds> max_age = std::chrono::hours(24 * 7);
+};
+
+// Retention in the background: the engine enforces `policy` with a timed task that removes finished sagas in
+// small batches, beside the sagas in flight.
+struct RetentionOptions {
+  bool enabled = true;
+  RetentionPolicy policy;
+  // Between passes once nothing is left to remove. A pass that leaves more is followed by the next at once.
+  std::chrono::milliseconds interval{10'000};
+  // Sagas removed per write (one synced batch each: with their events, ~50 entries per saga). Small batches
+  // keep each write short, so the writes of sagas in flight never wait long behind one.
+  size_t sagas_per_batch = 64;
+  // Batches per pass; the next pass follows at once while there is more.
+  size_t batches_per_pass = 16;
+};
+
 struct DatabaseOptions {
   // The database directory. Created (with its parents) if it does not exist and create_if_missing is set.
   std::string path;
   bool create_if_missing = true;
   StoreOptions store;
   ExecutorOptions executor;
+  RetentionOptions retention;
   // Open returns only once every saga that recovery resumed has ended (Database::recovery() then says how each
   // ended). False: Open returns once they are resumed, and they finish in the background.
   bool wait_for_recovery = true;
