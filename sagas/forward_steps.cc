@@ -108,6 +108,21 @@ void StepRunner::RunExternalForward(std::shared_ptr<SagaRun> run, uint32_t i, ui
   auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
   Result<Json> out = injected ? Result<Json>(*injected) : Invoke(def.action, ctx);
   if (out.ok() && plan && plan->ActionTwice(name)) out = Invoke(def.action, ctx);
+  if (out.ok() && plan) {
+    if (auto after = plan->TakeAfterEffectFault(name)) {
+      // The effect happened and the step fails before recording it (FaultPlan::FailAfterEffect): the node will
+      // not be undone by the unwind, so its undo takes the effect back now, seeing the action's output.
+      {
+        MutexLock lock(&run->mu);
+        run->nodes[i].output = *out;
+      }
+      const Status undone = def.undo ? Invoke(def.undo, ctx) : Status::OK();
+      out = undone.ok() ? *after
+                        : Status::FromCode(static_cast<uint8_t>(after->code()),
+                                           fmt::format("{}; its undo, taking the effect back, failed: {}",
+                                                       after->message(), undone.ToString()));
+    }
+  }
   if (out.ok()) {
     SagaEvent e = MakeEvent(i, EventType::kSucceeded, attempt, start_ns);
     e.output = out->dump();
