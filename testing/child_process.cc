@@ -1,7 +1,8 @@
-#include "tests/child_process.h"
+#include "testing/child_process.h"
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -17,13 +18,34 @@ std::string ChildExit::ToString() const {
   return exited ? fmt::format("exit {}", code) : fmt::format("signal {}", signal);
 }
 
-Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv) {
+Result<ChildProcess> ChildProcess::Start(const ChildSpec& spec) {
+  if (spec.argv.empty()) return Status::InvalidRequest("a child process needs a program");
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : spec.argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // This environment, less the names the spec sets or unsets, then the spec's.
+  std::vector<std::string> names;
+  for (const std::string& e : spec.env) names.push_back(e.substr(0, e.find('=') + 1));
+  for (const std::string& n : spec.unset) names.push_back(n + "=");
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    bool replaced = false;
+    for (const std::string& n : names) replaced = replaced || std::strncmp(*e, n.c_str(), n.size()) == 0;
+    if (!replaced) env.push_back(*e);
+  }
+  for (const std::string& e : spec.env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!spec.output.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, spec.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  }
   pid_t pid = -1;
-  const int err = posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
-  if (err != 0) return Status::IOError(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
+  const int err = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) return Status::IOError(fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(err)));
   return ChildProcess(pid);
 }
 
@@ -60,8 +82,8 @@ void ChildProcess::Kill(int signal) {
   if (pid_ > 0) ::kill(pid_, signal);
 }
 
-Result<ChildExit> RunChild(const std::vector<std::string>& argv) {
-  SAGADB_ASSIGN_OR_RETURN(ChildProcess child, ChildProcess::Start(argv));
+Result<ChildExit> RunChild(const ChildSpec& spec) {
+  SAGADB_ASSIGN_OR_RETURN(ChildProcess child, ChildProcess::Start(spec));
   return child.Wait();
 }
 
