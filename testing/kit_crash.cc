@@ -552,8 +552,9 @@ void Kit::RandomKills() {
   Expect expect;
   expect.seen = seen;
   const std::string outcome = CheckEnd(*run, paths->world, slots, expect, &why);
-  (void)outcome;
-  Record(id, fmt::format("{} sagas, {} seen to end", slots.size(), seen.size()));
+  size_t succeeded = 0;
+  for (size_t at = 0; (at = outcome.find("succeeded", at)) != std::string::npos; at += 9) ++succeeded;
+  Record(id, fmt::format("{} sagas ({} succeeded), {} seen to end", slots.size(), succeeded, seen.size()));
   if (seen.empty()) why.push_back("no saga was seen to end");
   if (!why.empty()) Fail(id, "", 0, why);
 }
