@@ -45,7 +45,9 @@ Status SyncDir(std::string_view dir) {
 
 // Directories whose entry in their parent this process has synced (or found already there and synced again).
 // A directory another thread has just made may exist before its entry is durable, so existing is not enough:
-// each process syncs the parent once per directory before putting a volume in it.
+// each process syncs the parent once per directory before putting a volume in it. A directory removed since
+// (a database deleted and made again at the same path, a directory restored from a copy) is made and synced
+// again: the process outlives what it remembers.
 std::mutex g_durable_mu;
 std::set<std::string> g_durable_dirs;  // guarded by g_durable_mu
 
@@ -53,7 +55,11 @@ Status EnsureDurableDir(const fs::path& d) {
   const std::string key = d.lexically_normal().string();
   {
     std::lock_guard lock(g_durable_mu);
-    if (g_durable_dirs.count(key) != 0) return Status::OK();
+    if (g_durable_dirs.count(key) != 0) {
+      std::error_code ec;
+      if (fs::is_directory(d, ec)) return Status::OK();
+      g_durable_dirs.erase(key);
+    }
   }
   std::error_code ec;
   fs::create_directories(d, ec);

@@ -31,6 +31,21 @@ void SagaDriver::RunExternal(std::shared_ptr<SagaRun> run, uint32_t i, uint32_t 
   auto injected = plan ? plan->TakeActionFault(name) : std::nullopt;
   Result<Json> out = injected ? Result<Json>(*injected) : InvokeExternal(def.action, ctx);
   if (out.ok() && plan && plan->ActionTwice(name)) out = InvokeExternal(def.action, ctx);
+  if (out.ok() && plan) {
+    if (auto after = plan->TakeAfterEffectFault(name)) {
+      // The effect happened and the step fails before recording it (FaultPlan::FailAfterEffect): the unwind
+      // never undoes a failed node, so its undo takes the effect back now, seeing the action's output.
+      {
+        MutexLock lock(&run->mu);
+        run->nodes[i].output = std::make_shared<const Json>(*out);
+      }
+      const Status undone = def.undo ? InvokeExternal(def.undo, ctx) : Status::OK();
+      out = undone.ok() ? *after
+                        : Status::FromCode(static_cast<uint8_t>(after->code()),
+                                           fmt::format("{}; its undo, taking the effect back, failed: {}",
+                                                       after->message(), undone.ToString()));
+    }
+  }
   {
     MutexLock lock(&run->mu);
     NodeRt& n = run->nodes[i];

@@ -12,6 +12,11 @@ void FaultPlan::FailAfterStage(const std::string& node, Status error, int times)
   after_stage_[node] = Fault{std::move(error), times};
 }
 
+void FaultPlan::FailAfterEffect(const std::string& node, Status error, int times) {
+  MutexLock lock(&mu_);
+  after_effect_[node] = Fault{std::move(error), times};
+}
+
 void FaultPlan::FailUndo(const std::string& node, Status error, int times) {
   MutexLock lock(&mu_);
   undo_[node] = Fault{std::move(error), times};
@@ -43,6 +48,11 @@ std::optional<Status> FaultPlan::TakeActionFault(const std::string& node) {
 std::optional<Status> FaultPlan::TakeAfterStageFault(const std::string& node) {
   MutexLock lock(&mu_);
   return Take(after_stage_, node);
+}
+
+std::optional<Status> FaultPlan::TakeAfterEffectFault(const std::string& node) {
+  MutexLock lock(&mu_);
+  return Take(after_effect_, node);
 }
 
 std::optional<Status> FaultPlan::TakeUndoFault(const std::string& node) {

@@ -3,6 +3,7 @@
 //   auto plan = std::make_shared<FaultPlan>();
 //   plan->FailAction("attach_3", Status::InvalidRequest("injected"));        // instead of the action
 //   plan->FailAfterStage("instance", Status::Internal("injected"));          // the action staged; then fail
+//   plan->FailAfterEffect("disk_0.volume", Status::Internal("injected"));    // its effect happened; then fail
 //   plan->FailUndo("disk_0.volume", Status::Transient("injected"), 3);       // its undo fails 3 times
 //   plan->RunActionTwice("*");                                               // every action runs twice
 //   executor.SetFaultPlan(plan);
@@ -28,6 +29,11 @@ class FaultPlan {
 
   void FailAction(const std::string& node, Status error, int times = kAlways);
   void FailAfterStage(const std::string& node, Status error, int times = kAlways);
+  // External actions: the action returned OK (its effect happened) and the step then fails with `error` before
+  // its outcome is recorded. The step takes the effect back with the node's undo (a failed node's undo is never
+  // run by the unwind, and an external action that fails must leave nothing behind) and goes on as if the
+  // action had failed with `error`: retried if transient, otherwise recorded as failed.
+  void FailAfterEffect(const std::string& node, Status error, int times = kAlways);
   void FailUndo(const std::string& node, Status error, int times = 1);
   void RunActionTwice(const std::string& node);
   void RunUndoTwice(const std::string& node);
@@ -35,6 +41,7 @@ class FaultPlan {
   // Executor side: each Take consumes one of the fault's remaining times.
   std::optional<Status> TakeActionFault(const std::string& node);
   std::optional<Status> TakeAfterStageFault(const std::string& node);
+  std::optional<Status> TakeAfterEffectFault(const std::string& node);
   std::optional<Status> TakeUndoFault(const std::string& node);
   bool ActionTwice(const std::string& node) const;
   bool UndoTwice(const std::string& node) const;
@@ -50,6 +57,7 @@ class FaultPlan {
   mutable Mutex mu_;
   FaultMap action_ GUARDED_BY(mu_);
   FaultMap after_stage_ GUARDED_BY(mu_);
+  FaultMap after_effect_ GUARDED_BY(mu_);
   FaultMap undo_ GUARDED_BY(mu_);
   std::set<std::string> action_twice_ GUARDED_BY(mu_);
   std::set<std::string> undo_twice_ GUARDED_BY(mu_);

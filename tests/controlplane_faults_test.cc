@@ -1,15 +1,18 @@
-// Every control-plane saga, attacked at every action node: an error instead of the action, an error after a
-// local action staged its writes, every action and every undo run twice, transient undo failures. Whatever
-// happens, a saga ends succeeded or failed, a failed saga leaves the world exactly as it found it, and Check
-// (quiescent) finds nothing.
+// Every control-plane saga through the crash-test kit (sagadb/testing/kit.h): at every action node an error
+// instead of the action, an error after it (after a local action staged its writes, after an external one's
+// effect), and every read it makes failing; every action and every undo run twice; transient undo failures
+// retried through and a permanent one leaving the saga stuck; and the process crashed, or the power cut, at every
+// durable write and effect, recovery included. Whatever happens, a saga ends succeeded or failed (stuck only
+// when an undo failed for good), a failed saga leaves the world exactly as it found it, and Check (quiescent)
+// finds nothing. The sagas and their checks: tests/controlplane_kit.h.
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
-
-#include <functional>
+#include <algorithm>
 
 #include "controlplane/disk_sagas.h"
 #include "controlplane/instance_sagas.h"
+#include "sagadb/testing/gtest.h"
+#include "tests/controlplane_kit.h"
 #include "tests/controlplane_test_util.h"
 
 namespace sagadb {
@@ -17,130 +20,17 @@ namespace {
 
 using testing::ControlPlaneTest;
 using testing::InstanceRequest;
-using testing::kDiskSize;
-using testing::kProject;
 using testing::World;
 
-// One saga of a given kind with all its params planned (so it can be set up and run again, with the same ids,
-// in another database).
-struct SagaCase {
-  SagaDag dag;                                // for its node names
-  std::function<void()> setup;                // what the saga acts on, created without faults
-  std::function<Result<SagaHandle>()> start;
-};
+class SagaKitTest : public ::testing::TestWithParam<std::string> {};
 
-class SagaFaultTest : public ControlPlaneTest, public ::testing::WithParamInterface<std::string> {
- protected:
-  void RunOk(const Result<SagaHandle>& h) {
-    SagaResult r = Wait(h);
-    ASSERT_EQ(r.state, SagaState::kSucceeded) << r.error_node << ": " << r.error.ToString();
-  }
-
-  // Names begin with `tag`, so each case in one database is independent of the others.
-  SagaCase PlanCase(const std::string& tag) {
-    const std::string& kind = GetParam();
-    SagaCase c;
-    c.setup = [] {};
-    if (kind == kDiskCreateSaga) {
-      auto p = *PlanDiskCreate(DiskCreateRequest{kProject, tag + "-d", kDiskSize});
-      c.dag = DiskCreateDag();
-      c.start = [this, p] { return CreateDisk(p); };
-    } else if (kind == kInstanceCreateSaga) {
-      auto p = *PlanInstanceCreate(InstanceRequest(tag, 2));
-      c.dag = *InstanceCreateDag(p);
-      c.start = [this, p] { return CreateInstance(p); };
-    } else if (kind == kInstanceDeleteSaga) {
-      auto p = *PlanInstanceCreate(InstanceRequest(tag, 2));
-      c.dag = *InstanceDeleteDag(InstanceDeleteParams{p.instance_id, {p.disks[0].disk_id, p.disks[1].disk_id}});
-      c.setup = [this, p] { RunOk(CreateInstance(p)); };
-      c.start = [this, p] { return cp_->DeleteInstance(p.instance_id); };
-    } else if (kind == kDiskDeleteSaga) {
-      auto p = *PlanDiskCreate(DiskCreateRequest{kProject, tag + "-d", kDiskSize});
-      c.dag = DiskDeleteDag();
-      c.setup = [this, p] { RunOk(CreateDisk(p)); };
-      c.start = [this, p] { return cp_->DeleteDisk(p.disk_id); };
-    } else if (kind == kDiskAttachSaga) {
-      auto inst = *PlanInstanceCreate(InstanceRequest(tag, 1));
-      auto disk = *PlanDiskCreate(DiskCreateRequest{kProject, tag + "-x", kDiskSize});
-      c.dag = DiskAttachDag();
-      c.setup = [this, inst, disk] {
-        RunOk(CreateInstance(inst));
-        RunOk(CreateDisk(disk));
-      };
-      c.start = [this, inst, disk] { return cp_->AttachDisk(disk.disk_id, inst.instance_id); };
-    } else if (kind == kDiskDetachSaga) {
-      auto inst = *PlanInstanceCreate(InstanceRequest(tag, 2));
-      c.dag = DiskDetachDag();
-      c.setup = [this, inst] { RunOk(CreateInstance(inst)); };
-      c.start = [this, inst] { return cp_->DetachDisk(inst.disks[1].disk_id, inst.instance_id); };
-    } else {
-      ADD_FAILURE() << "no case for saga kind " << kind;
-    }
-    return c;
-  }
-
-  // The action node that runs last: failing it makes every other node unwind.
-  std::string LastNode() { return testing::ActionNodes(PlanCase("probe").dag).back(); }
-
-  // Sets the case up, runs it under `plan`, and asserts it failed at `failing_node` and left nothing behind.
-  SagaResult ExpectFailsCleanly(const SagaCase& c, std::shared_ptr<FaultPlan> plan, const std::string& failing_node) {
-    executor().SetFaultPlan(nullptr);  // node names repeat across kinds: the setup's sagas run unharmed
-    c.setup();
-    const World before = Now();
-    executor().SetFaultPlan(std::move(plan));
-    SagaResult r = Wait(c.start());
-    executor().SetFaultPlan(nullptr);
-    EXPECT_EQ(r.state, SagaState::kFailed) << r.error_node << ": " << r.error.ToString();
-    EXPECT_EQ(r.error_node, failing_node);
-    EXPECT_EQ(Now(), before) << "a failed saga left the world changed";
-    EXPECT_FALSE(HasUndoFailed(r.id));
-    ExpectClean();
-    return r;
-  }
-};
-
-TEST_P(SagaFaultTest, AnErrorInsteadOfAnyActionEndsTheSagaFailedWithNothingLeftBehind) {
-  const auto nodes = testing::ActionNodes(PlanCase("probe").dag);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    SCOPED_TRACE(nodes[i]);
-    auto plan = std::make_shared<FaultPlan>();
-    plan->FailAction(nodes[i], Status::InvalidRequest("injected"));
-    SagaResult r = ExpectFailsCleanly(PlanCase(fmt::format("n{}", i)), plan, nodes[i]);
-    EXPECT_EQ(r.error.message(), "injected");
-  }
-}
-
-TEST_P(SagaFaultTest, AnErrorAfterALocalActionStagedItsWritesCommitsNoneOfThem) {
-  const auto nodes = testing::LocalActionNodes(PlanCase("probe").dag, registry());
-  ASSERT_FALSE(nodes.empty());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    SCOPED_TRACE(nodes[i]);
-    auto plan = std::make_shared<FaultPlan>();
-    plan->FailAfterStage(nodes[i], Status::Internal("injected after staging"));
-    ExpectFailsCleanly(PlanCase(fmt::format("s{}", i)), plan, nodes[i]);
-  }
-}
-
-TEST_P(SagaFaultTest, EveryActionRunTwiceReachesTheSameEndStateAsOnce) {
-  SagaCase c = PlanCase("twice");
-  Open("once");
-  c.setup();
-  RunOk(c.start());
-  const World once = Now();
-  ExpectClean();
-
-  Open("twice");
-  c.setup();
-  auto plan = std::make_shared<FaultPlan>();
-  plan->RunActionTwice(FaultPlan::kEveryNode);
-  executor().SetFaultPlan(plan);
-  RunOk(c.start());
-  EXPECT_EQ(Now(), once);
-  ExpectClean();
-
-  // And unwinding over actions that each ran twice gives everything back.
-  plan->FailAction(LastNode(), Status::InvalidRequest("injected"));
-  ExpectFailsCleanly(PlanCase("again"), plan, LastNode());
+TEST_P(SagaKitTest, EveryFaultAtEveryNodeAndEveryWriteEndsCleanly) {
+  testing::KitOptions o;
+  o.local_actions_twice = true;  // the control plane's local actions are idempotent too: creates by planned ids
+  testing::KitReport r = testing::RunKitInTest(testing::ControlPlaneSagaUnderTest(GetParam()), o);
+  EXPECT_GT(r.CountCases("fail-action"), 0u);
+  EXPECT_EQ(r.CountCases("fail-action"), r.CountCases("fail-after"));
+  EXPECT_GT(r.CountCases("crash"), 0u);
 }
 
 std::string KindName(const ::testing::TestParamInfo<std::string>& info) {
@@ -149,40 +39,20 @@ std::string KindName(const ::testing::TestParamInfo<std::string>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(EverySaga, SagaFaultTest,
+INSTANTIATE_TEST_SUITE_P(EverySaga, SagaKitTest,
                          ::testing::Values(kDiskCreateSaga, kInstanceCreateSaga, kInstanceDeleteSaga, kDiskDeleteSaga,
                                            kDiskAttachSaga, kDiskDetachSaga),
                          KindName);
 
-// The undo suites, for the sagas that have something to unwind. A one-node saga (disk-attach, disk-detach) never
-// undoes anything: its only node failing is all there is. Their undos run where they are embedded as subsagas,
-// in instance-create (attach_<i>.attach) and instance-delete (detach_<i>.detach), and are attacked there.
-class UnwindTest : public SagaFaultTest {};
-
-TEST_P(UnwindTest, EveryUndoRunTwiceDuringAnUnwindLeavesNothingBehind) {
-  auto plan = std::make_shared<FaultPlan>();
-  plan->RunUndoTwice(FaultPlan::kEveryNode);
-  plan->FailAction(LastNode(), Status::InvalidRequest("injected"));
-  ExpectFailsCleanly(PlanCase("undo"), plan, LastNode());
+// The size docs/TESTING.md measures: instance-create with 11 disks, every phase. A measurement, not run by
+// default (the 2-disk instance-create above covers the same code):
+//   controlplane_faults_test --gtest_also_run_disabled_tests --gtest_filter='SagaKitSizeTest.*' 
+TEST(SagaKitSizeTest, DISABLED_InstanceCreateWithElevenDisks) {
+  testing::KitOptions o;
+  o.local_actions_twice = true;
+  testing::KitReport r = testing::RunKitInTest(testing::ControlPlaneSagaUnderTest(kInstanceCreateSaga, 11), o);
+  EXPECT_EQ(r.effects, 11u);  // the volumes
 }
-
-TEST_P(UnwindTest, TransientUndoFailuresAreRetriedAndTheUnwindCompletes) {
-  const auto nodes = testing::ActionNodes(PlanCase("probe").dag);
-  ASSERT_GT(nodes.size(), 1u);
-  for (size_t i = 0; i + 1 < nodes.size(); ++i) {  // every node but the last is undone when the last one fails
-    SCOPED_TRACE(nodes[i]);
-    auto plan = std::make_shared<FaultPlan>();
-    plan->FailAction(LastNode(), Status::InvalidRequest("injected"));
-    plan->FailUndo(nodes[i], Status::Transient("injected: all claims are used"), 3);
-    const uint64_t retries = executor().stats().undo_retries;
-    ExpectFailsCleanly(PlanCase(fmt::format("u{}", i)), plan, LastNode());
-    EXPECT_EQ(executor().stats().undo_retries - retries, 3u);
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(EverySagaWithSteps, UnwindTest,
-                         ::testing::Values(kDiskCreateSaga, kInstanceCreateSaga, kInstanceDeleteSaga, kDiskDeleteSaga),
-                         KindName);
 
 // The bug that motivated sagadb: a step committed its attach, then failed on one more fallible operation, was
 // recorded as failed, so its undo never ran, and the disk stayed attached and blocked the rest of the unwind.

@@ -302,6 +302,19 @@ TEST(VolumesTest, CreateAndRemoveAreIdempotent) {
   EXPECT_FALSE(std::filesystem::exists(VolumePath(vols, id)));
 }
 
+// The process remembers which volume directories it made durable; one removed since (the database deleted and
+// made again at the same path, or restored from a copy) is made again instead of failing every create after.
+TEST(VolumesTest, AVolumesDirectoryRemovedWhileTheProcessLivesIsMadeAgain) {
+  testing::ScratchDir dir;
+  const std::string vols = dir.Sub("volumes");
+  const Uuid id = Uuid::Generate();
+  ASSERT_TRUE(CreateVolume(vols, id, 4096).ok());
+  std::filesystem::remove_all(vols);
+  Status again = CreateVolume(vols, id, 4096);
+  ASSERT_TRUE(again.ok()) << again.ToString();
+  EXPECT_TRUE(std::filesystem::exists(VolumePath(vols, id)));
+}
+
 TEST(VolumesTest, ListingSeesEveryShardAndReportsWhatIsOutOfPlace) {
   testing::ScratchDir dir;
   const std::string vols = dir.Sub("volumes");

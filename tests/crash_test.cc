@@ -1,173 +1,100 @@
-// The crash harness: crash_child runs a workload and ends itself right before or right after its Nth durable
-// write, for every N; the database is then opened here, recovery runs, and the end state must be clean and
-// keep every outcome the child saw before it died (tests/crash_check.h lists the checks).
+// The crash suite, on the crash-test kit (sagadb/testing/kit.h) with the sample saga (tests/sample_saga_kit.h):
+// sagadb's own recovery is put through the kit users put their sagas through. The kit runs the saga in a child
+// process (this test binary again, running only the current test) and stops it right before or right after
+// each durable write and each external effect; the database is then opened here, recovery runs, and the end
+// state must be clean and keep every outcome the child saw before it died. What the kit checks after each
+// crash: testing/kit_crash.cc.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <random>
-#include <string>
+#include <algorithm>
 
-#include "engine/fault_injector.h"
-#include "tests/crash_harness.h"
-#include "tests/test_util.h"
+#include "sagadb/testing/gtest.h"
+#include "tests/sample_saga_kit.h"
 
 namespace sagadb {
 namespace {
 
-using testing::ChildExit;
-using testing::CrashHarness;
-using testing::CrashPoint;
-using testing::Lines;
+using testing::KitOptions;
+using testing::KitReport;
+using testing::RunKitInTest;
+using testing::SampleSagaUnderTest;
 
-bool Crashed(const ChildExit& e) { return e.exited && e.code == kCrashExitCode; }
-bool Finished(const ChildExit& e) { return e.exited && e.code == 0; }
-
-class CrashTest : public ::testing::Test {
- protected:
-  // Runs `workload` crashing at `point` on an empty scenario and checks what the child's exit and recovery
-  // leave. Returns whether the child crashed (false: it finished before reaching the point).
-  bool CrashAndCheck(const std::string& workload, CrashPoint point, bool may_fail) {
-    SCOPED_TRACE(workload + " crashed " + point.ToString());
-    h_.Reset();
-    auto e = h_.Run(workload, point);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    if (!e.ok()) return false;
-    EXPECT_TRUE(Crashed(*e) || Finished(*e)) << e->ToString();
-    if (Finished(*e)) {
-      EXPECT_LT(h_.LastRunWrites(), point.write) << "it finished without reaching the point";
-    }
-    ExpectRecoveredCleanly(may_fail);
-    return Crashed(*e);
-  }
-
-  // Opens the scenario (recovery runs) and checks the end state; without injected failures, every saga must
-  // have succeeded. Returns every saga's end state.
-  std::map<Uuid, SagaState> ExpectRecoveredCleanly(bool may_fail) {
-    EXPECT_EQ(Lines(h_.CheckLogsAsLeft()), "") << "the log as the crash left it";
-    std::map<Uuid, SagaState> states;
-    EXPECT_EQ(Lines(h_.CheckRecovered(&states)), "");
-    if (!may_fail) {
-      for (const auto& [id, state] : states) EXPECT_EQ(state, SagaState::kSucceeded) << id.ToString();
-    }
-    return states;
-  }
-
-  // Crashes the workload before, then after, each of its writes.
-  void CrashAtEveryWrite(const std::string& workload, bool may_fail) {
-    auto total = h_.CountWrites(workload);
-    ASSERT_TRUE(total.ok()) << total.status().ToString();
-    // At least two rounds: the first (the record and every step ready at once) and the last (the end).
-    ASSERT_GE(*total, 2u);
-    for (auto when : {CrashPoint::When::kBefore, CrashPoint::When::kAfter}) {
-      int crashes = 0;
-      // Parallel nodes may share a write or not, so a run can make a few more writes than the counted one:
-      // go on while the child still crashes.
-      bool crashed = true;
-      for (uint64_t n = 1; n <= *total || crashed; ++n) {
-        crashed = CrashAndCheck(workload, CrashPoint{when, n}, may_fail);
-        crashes += crashed;
-        if (HasFatalFailure() || n > 4 * *total) break;
-      }
-      EXPECT_GE(crashes, static_cast<int>(*total) / 2);
-    }
-  }
-
-  // Crashes `workload` at `first`, then crashes its recovery before and after each of recovery's writes, each
-  // time from the state `first` left, and once more over and over right after recovery's first write: every
-  // time, opening again must reach the end state of an uninterrupted recovery. Returns the recovery crashes.
-  int CrashRecoveryAtEveryWrite(const std::string& workload, CrashPoint first) {
-    SCOPED_TRACE(workload + " crashed " + first.ToString());
-    h_.Reset();
-    auto e = h_.Run(workload, first);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    if (!e.ok() || !Crashed(*e)) return 0;
-    h_.Save();
-    const std::map<Uuid, SagaState> expected = ExpectRecoveredCleanly(/*may_fail=*/true);
-
-    int crashes = 0;
-    auto recover = [&](CrashPoint point) {
-      auto r = h_.Run("recover", point);
-      EXPECT_TRUE(r.ok()) << r.status().ToString();
-      if (!r.ok()) return false;
-      EXPECT_TRUE(Crashed(*r) || Finished(*r)) << r->ToString();
-      crashes += Crashed(*r);
-      return Crashed(*r);
-    };
-    for (auto when : {CrashPoint::When::kBefore, CrashPoint::When::kAfter}) {
-      for (uint64_t m = 1;; ++m) {
-        const CrashPoint second{when, m};
-        SCOPED_TRACE("then recovery crashed " + second.ToString());
-        h_.Restore();
-        const bool crashed = recover(second);
-        EXPECT_EQ(ExpectRecoveredCleanly(/*may_fail=*/true), expected);
-        if (!crashed || HasFailure()) break;
-        if (m > 200) {
-          ADD_FAILURE() << "recovery never completes";
-          break;
-        }
-      }
-    }
-    SCOPED_TRACE("then recovery crashed after its first write, over and over");
-    h_.Restore();
-    for (int k = 0; recover(CrashPoint::After(1)); ++k) {
-      if (k > 200) {
-        ADD_FAILURE() << "recovery makes no progress";
-        break;
-      }
-    }
-    EXPECT_EQ(ExpectRecoveredCleanly(/*may_fail=*/true), expected);
-    return crashes;
-  }
-
-  testing::ScratchDir dir_;
-  CrashHarness h_{dir_.path()};
-};
-
-TEST_F(CrashTest, SagaCrashedBeforeOrAfterAnyWriteIsFinishedByRecovery) {
-  CrashAtEveryWrite("single", /*may_fail=*/false);
+// The kit with every phase off; each test turns on what it is about.
+KitOptions NoPhases() {
+  KitOptions o;
+  o.idempotency = o.node_failures = o.undo_failures = o.crashes = o.power_loss = o.recovery_crashes = false;
+  o.random_pressure_runs = 0;
+  return o;
 }
 
-// Node d fails, so most crash points land in the unwind. A saga crashed before d's failure was recorded is
-// resumed forward without the fault and succeeds; one crashed after must end failed with nothing left.
-TEST_F(CrashTest, UnwindingSagaCrashedBeforeOrAfterAnyWriteEndsFailedOrSucceededCleanly) {
-  CrashAtEveryWrite("single-unwind", /*may_fail=*/true);
+// Every point of `group` stopped the child at least once, and the counts are sagadb's.
+void ExpectCrashedEverywhere(const KitReport& r, const std::string& group) {
+  size_t cases = 0;
+  for (const auto& c : r.cases) cases += c.id.starts_with(group + "/");
+  EXPECT_GE(cases, 2 * r.writes) << r.Describe();
 }
 
-TEST_F(CrashTest, ConcurrentSagasCrashedBeforeOrAfterAnyWriteAreAllFinishedByRecovery) {
-  CrashAtEveryWrite("concurrent", /*may_fail=*/false);
+// Without an injected failure a crash never makes the saga fail: recovery finishes it (the kit requires it of
+// the forward variant), whether it crashed before its first write (it never started) or after its last.
+TEST(CrashTest, SagaCrashedBeforeOrAfterAnyWriteOrEffectIsFinishedByRecovery) {
+  KitOptions o = NoPhases();
+  o.crashes = true;
+  o.only = "crash/forward";
+  KitReport r = RunKitInTest(SampleSagaUnderTest(), o);
+  ExpectCrashedEverywhere(r, "crash/forward");
+  EXPECT_GT(r.writes, 2u);
+  EXPECT_EQ(r.effects, 2u);  // c and sub.y
+  ASSERT_NE(r.FindCase("crash/forward/before-write-1"), nullptr);
+  EXPECT_EQ(r.FindCase("crash/forward/before-write-1")->outcome, "absent");
+  EXPECT_EQ(r.FindCase("crash/forward/after-write-1")->outcome, "succeeded");
+}
+
+// The last node fails, so most crash points land in the unwind. A saga crashed before its failure was recorded
+// is resumed forward without the fault and succeeds; one crashed after must end failed with nothing left.
+TEST(CrashTest, UnwindingSagaCrashedBeforeOrAfterAnyWriteOrEffectEndsFailedOrSucceededCleanly) {
+  KitOptions o = NoPhases();
+  o.crashes = true;
+  o.only = "crash/unwind";
+  KitReport r = RunKitInTest(SampleSagaUnderTest(), o);
+  ExpectCrashedEverywhere(r, "crash/unwind");
+  size_t failed = 0;
+  for (const auto& c : r.cases) failed += c.outcome == "failed";
+  EXPECT_GT(failed, 0u) << r.Describe();
+}
+
+TEST(CrashTest, ConcurrentSagasCrashedBeforeOrAfterAnyWriteAreAllFinishedByRecovery) {
+  KitOptions o = NoPhases();
+  o.crashes = true;
+  o.concurrent = 4;
+  o.only = "crash/forward/";
+  KitReport r = RunKitInTest(SampleSagaUnderTest(), o);
+  ExpectCrashedEverywhere(r, "crash/forward");
+  const testing::KitCase* c = r.FindCase("crash/forward/after-write-1");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(std::count(c->outcome.begin(), c->outcome.end(), ','), 3) << c->outcome;  // four sagas
 }
 
 // Recovery is itself crash-safe: killing the process at any write of recovery and opening again reaches the
-// end state an uninterrupted recovery reaches. The interrupted state comes from the unwinding workload
-// crashed at each of its writes; its recovery is then crashed before and after each of its own writes, and
-// also crashed again and again right after its first write until one completes.
-TEST_F(CrashTest, RecoveryCrashedAtAnyOfItsWritesConvergesToTheSameEndState) {
-  const std::string workload = "single-unwind";
-  auto total = h_.CountWrites(workload);
-  ASSERT_TRUE(total.ok()) << total.status().ToString();
-  int recovery_crashes = 0;
-  for (auto when : {CrashPoint::When::kBefore, CrashPoint::When::kAfter}) {
-    for (uint64_t n = 1; n <= *total && !HasFailure(); ++n) {
-      recovery_crashes += CrashRecoveryAtEveryWrite(workload, CrashPoint{when, n});
-    }
-  }
-  EXPECT_GT(recovery_crashes, 0);
+// end state an uninterrupted recovery reaches. The interrupted state comes from the unwinding saga crashed at
+// each of its writes; its recovery is then crashed before and after each of its own writes, and also crashed
+// again and again right after its first write until one completes.
+TEST(CrashTest, RecoveryCrashedAtAnyOfItsWritesConvergesToTheSameEndState) {
+  KitOptions o = NoPhases();
+  o.recovery_crashes = true;
+  o.recovery_crash_starts = 0;  // every crash point of the unwinding saga
+  KitReport r = RunKitInTest(SampleSagaUnderTest(), o);
+  EXPECT_GT(r.CountCases("recovery-crash"), 4 * r.writes) << r.Describe();
 }
 
-// The same with several sagas recovering at once, from crash points of the concurrent workload sampled with a
-// fixed seed (each of its writes is a first crash point in ConcurrentSagas... above).
-TEST_F(CrashTest, RecoveryOfConcurrentSagasCrashedAtAnyOfItsWritesConvergesToTheSameEndState) {
-  const std::string workload = "concurrent";
-  auto total = h_.CountWrites(workload);
-  ASSERT_TRUE(total.ok()) << total.status().ToString();
-  std::mt19937_64 rng(testing::CrashSeed("RecoveryOfConcurrentSagas", 7));
-  int recovery_crashes = 0;
-  for (int k = 0; k < 6 && !HasFailure(); ++k) {
-    const auto when = rng() % 2 == 0 ? CrashPoint::When::kBefore : CrashPoint::When::kAfter;
-    const uint64_t n = 1 + rng() % *total;
-    recovery_crashes += CrashRecoveryAtEveryWrite(workload, CrashPoint{when, n});
-  }
-  EXPECT_GT(recovery_crashes, 0);
+// The same with four sagas recovering at once, from crash points sampled with a fixed seed.
+TEST(CrashTest, RecoveryOfConcurrentSagasCrashedAtAnyOfItsWritesConvergesToTheSameEndState) {
+  KitOptions o = NoPhases();
+  o.recovery_crashes = true;
+  o.concurrent = 4;
+  o.recovery_crash_starts = 6;
+  o.seed = 7;
+  KitReport r = RunKitInTest(SampleSagaUnderTest(), o);
+  EXPECT_GT(r.CountCases("recovery-crash"), 6u) << r.Describe();
 }
 
 }  // namespace

@@ -29,7 +29,7 @@
 #include "engine/store.h"
 #include "log/saga_log.h"
 #include "sagadb/control_plane.h"
-#include "tests/child_process.h"
+#include "testing/child_process.h"
 #include "tests/fault_file_system.h"
 #include "tests/test_util.h"
 
@@ -59,7 +59,8 @@ bool RanInChild(const ScratchDir& dir) {
   const char* tmpdir = std::getenv("TMPDIR");
   const std::string saved_tmpdir = tmpdir != nullptr ? tmpdir : "";
   if (::access("/dev/shm", W_OK) == 0) ::setenv("TMPDIR", "/dev/shm", 1);
-  auto e = RunChild({"/proc/self/exe", fmt::format("--gtest_filter={}.{}", info->test_suite_name(), info->name())});
+  auto e = RunChild(
+      ChildSpec{{"/proc/self/exe", fmt::format("--gtest_filter={}.{}", info->test_suite_name(), info->name())}});
   ::unsetenv(kChildVariable);
   if (tmpdir != nullptr) {
     ::setenv("TMPDIR", saved_tmpdir.c_str(), 1);

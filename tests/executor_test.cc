@@ -133,6 +133,38 @@ TEST_F(ExecutorTest, FailureAfterStagingCommitsNothingAndUnwinds) {
   }
 }
 
+// An external action's effect happened, then its step failed before recording it: the step's own undo takes
+// the effect back (the unwind never undoes a failed node), so the saga still ends with nothing left.
+TEST_F(ExecutorTest, FailureAfterAnExternalEffectTakesTheEffectBackAndUnwinds) {
+  for (const auto& node : {"c", "sub.y"}) {  // the external nodes
+    SCOPED_TRACE(node);
+    auto plan = std::make_shared<FaultPlan>();
+    plan->FailAfterEffect(node, Status::Internal("injected after the effect"));
+    executor_->SetFaultPlan(plan);
+    std::string tag = std::string("e") + (node[0] == 's' ? "y" : node);
+    auto r = executor_->Run(testing::SampleDag(), Json{{"tag", tag}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->state, SagaState::kFailed);
+    EXPECT_EQ(r->error_node, node);
+    EXPECT_EQ(r->error.message(), "injected after the effect");
+    ExpectLegalLog(r->id, SagaState::kFailed);
+    ExpectNothingLeft(r->id, tag);
+  }
+}
+
+// Transient: the effect is taken back and the action runs again, which then succeeds.
+TEST_F(ExecutorTest, TransientFailureAfterAnExternalEffectRunsTheActionAgain) {
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAfterEffect("c", Status::Transient("injected after the effect"), 1);
+  executor_->SetFaultPlan(plan);
+  auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "et"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kSucceeded);
+  EXPECT_EQ(executor_->stats().action_retries, 1u);
+  EXPECT_EQ(FileCount(app_.files_dir), 2);
+  ExpectLegalLog(r->id, SagaState::kSucceeded);
+}
+
 TEST_F(ExecutorTest, ActionsAndUndosRunTwiceReachTheSameEndState) {
   auto plan = std::make_shared<FaultPlan>();
   plan->RunActionTwice(FaultPlan::kEveryNode);

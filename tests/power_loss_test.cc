@@ -1,6 +1,6 @@
 // The power-loss Env keeps exactly what was made durable, and the Store loses nothing it acknowledged as
 // durable when the power goes off.
-#include "tests/power_loss_env.h"
+#include "testing/power_loss_env.h"
 
 #include <fmt/format.h>
 

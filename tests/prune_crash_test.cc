@@ -15,7 +15,7 @@
 #include "engine/fault_injector.h"
 #include "log/saga_index.h"
 #include "sagadb/control_plane.h"
-#include "tests/child_process.h"
+#include "testing/child_process.h"
 #include "tests/controlplane_test_util.h"
 #include "tests/history_test_util.h"
 #include "tests/test_util.h"
@@ -101,7 +101,7 @@ class PruneCrashTest : public ::testing::Test {
       args.push_back(std::to_string(n));
     }
     fs::remove(writes_);
-    return Must(testing::RunChild(args));
+    return Must(testing::RunChild(testing::ChildSpec{args}));
   }
   uint64_t Writes() {
     std::ifstream in(writes_);

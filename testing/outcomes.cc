@@ -1,4 +1,4 @@
-#include "tests/crash_outcomes.h"
+#include "testing/outcomes.h"
 
 #include <fmt/format.h>
 

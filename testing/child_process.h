@@ -1,9 +1,14 @@
 // ChildProcess: a program started as a separate process (posix_spawn: fork and exec in one), and how it ended.
 //
-//   auto child = ChildProcess::Start({CRASH_CHILD, "--db", dir, ...});
+//   ChildSpec spec;
+//   spec.argv = {"/proc/self/exe", "--gtest_filter=Suite.Test"};
+//   spec.env = {"SAGADB_KIT_CHILD=/tmp/run/spec.json"};   // added to (or replacing in) this process's environment
+//   spec.output = "/tmp/run/child.out";                     // its stdout and stderr
+//   auto child = ChildProcess::Start(spec);
 //   ChildExit e = child->Wait();           // e.exited && e.code == 86: it crashed itself as asked
 //
-// Tests never fork without exec: the child of a plain fork inherits RocksDB's thread pools without their threads.
+// The kit never forks without exec: the child of a plain fork inherits RocksDB's thread pools without their
+// threads.
 #pragma once
 
 #include <sys/types.h>
@@ -24,10 +29,16 @@ struct ChildExit {
   std::string ToString() const;
 };
 
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] is the program's path
+  std::vector<std::string> env;   // "NAME=value": set in the child, over this process's environment
+  std::vector<std::string> unset;  // names of this process's environment the child does not get
+  std::string output;             // empty: the child shares this process's stdout and stderr
+};
+
 class ChildProcess {
  public:
-  // Starts argv[0] (a path) with the given arguments, this process's environment and standard streams.
-  static Result<ChildProcess> Start(const std::vector<std::string>& argv);
+  static Result<ChildProcess> Start(const ChildSpec& spec);
 
   ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_) { other.pid_ = -1; }
   ChildProcess& operator=(ChildProcess&&) = delete;
@@ -52,6 +63,6 @@ class ChildProcess {
 };
 
 // Starts the program and waits for it.
-Result<ChildExit> RunChild(const std::vector<std::string>& argv);
+Result<ChildExit> RunChild(const ChildSpec& spec);
 
 }  // namespace sagadb::testing

@@ -1,5 +1,5 @@
-// The outcomes file: the sagas a crash-test child saw end, so that the parent can check that a crash lost none
-// of them.
+// The outcomes file: the sagas a kit's child process saw end, so that the parent can check that a crash lost
+// none of them.
 //
 //   OutcomeWriter out(path);                         // opens for appending; out.status() says whether it did
 //   out.Append(result.id, result.state);             // one "<id> <state>\n" line, one write(2)

@@ -1,4 +1,4 @@
-#include "tests/power_loss_env.h"
+#include "testing/power_loss_env.h"
 
 #include <fmt/format.h>
 

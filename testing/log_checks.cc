@@ -1,16 +1,11 @@
-#include "tests/crash_check.h"
+#include "testing/log_checks.h"
 
 #include <fmt/format.h>
 
-#include <filesystem>
-
-#include "controlplane/datastore.h"
 #include "schema/codec.h"
 
 namespace sagadb::testing {
 namespace {
-
-namespace fs = std::filesystem;
 
 bool Ended(SagaState s) { return s == SagaState::kSucceeded || s == SagaState::kFailed; }
 
@@ -42,13 +37,6 @@ void CheckLog(Store& store, const SagaRecord& rec, std::vector<std::string>* out
   }
 }
 
-// The owner of a file the sample saga's external actions made: "<saga id>-<node>".
-std::optional<Uuid> FileOwner(const std::string& name) {
-  constexpr size_t kIdLength = 36;
-  if (name.size() <= kIdLength || name[kIdLength] != '-') return std::nullopt;
-  return Uuid::Parse(std::string_view(name).substr(0, kIdLength));
-}
-
 }  // namespace
 
 std::vector<std::string> CheckLogs(Store& store) {
@@ -76,78 +64,6 @@ std::map<Uuid, SagaState> SagaStates(Store& store) {
     if (Decode(it->value(), &rec, &why)) states[rec.id] = rec.state;
   }
   return states;
-}
-
-std::vector<std::string> CheckEndState(Database& db, const EndStateOptions& options,
-                                       std::span<const SeenOutcome> seen) {
-  Store& store = db.impl().store();
-  std::vector<std::string> out = CheckLogs(store);
-  std::map<Uuid, SagaState> states = SagaStates(store);
-  for (const auto& [id, state] : states) {
-    if (Ended(state)) continue;
-    auto rec = SagaLog(&store).ReadRecord(id);
-    const std::string error = rec.ok() ? rec->error : "";
-    out.push_back(fmt::format("saga {} is {}, not succeeded or failed ({})", id.ToString(), ToString(state), error));
-  }
-
-  // Disks: live ones belong to succeeded sagas, disks_per_saga each.
-  std::map<Uuid, int> disks;
-  auto datastore = Datastore::Open(&store);
-  if (!datastore.ok()) {
-    out.push_back("the database has no control-plane tables: " + datastore.status().ToString());
-    return out;
-  }
-  Listing<Disk> listing = (*datastore)->ListDisks();
-  for (const Status& e : listing.errors) out.push_back("a disk record does not read: " + e.ToString());
-  for (const Disk& d : listing.records) {
-    if (d.state == DiskState::kDestroyed) continue;
-    if (!d.saga_id || !states.contains(*d.saga_id)) {
-      out.push_back(fmt::format("live disk {} belongs to no saga", d.name));
-    } else if (states[*d.saga_id] != SagaState::kSucceeded) {
-      out.push_back(fmt::format("live disk {} belongs to saga {}, which is {}", d.name, d.saga_id->ToString(),
-                                ToString(states[*d.saga_id])));
-    } else {
-      disks[*d.saga_id]++;
-    }
-  }
-  // Files: the same rule, files_per_saga each.
-  std::map<Uuid, int> files;
-  if (!options.files_dir.empty()) {
-    for (const auto& entry : fs::directory_iterator(options.files_dir)) {
-      const std::string name = entry.path().filename().string();
-      auto owner = FileOwner(name);
-      if (!owner || !states.contains(*owner)) {
-        out.push_back(fmt::format("file {} belongs to no saga", name));
-      } else if (states[*owner] != SagaState::kSucceeded) {
-        out.push_back(fmt::format("file {} belongs to a saga that is {}", name, ToString(states[*owner])));
-      } else {
-        files[*owner]++;
-      }
-    }
-  }
-  for (const auto& [id, state] : states) {
-    if (state != SagaState::kSucceeded) continue;
-    if (disks[id] != options.disks_per_saga) {
-      out.push_back(fmt::format("succeeded saga {} has {} live disks, not {}", id.ToString(), disks[id],
-                                options.disks_per_saga));
-    }
-    if (!options.files_dir.empty() && files[id] != options.files_per_saga) {
-      out.push_back(fmt::format("succeeded saga {} has {} files, not {}", id.ToString(), files[id],
-                                options.files_per_saga));
-    }
-  }
-
-  for (const SeenOutcome& s : seen) {
-    if (s.id.IsNil()) {
-      out.push_back("the outcomes file has a line that does not parse");
-    } else if (!states.contains(s.id)) {
-      out.push_back(fmt::format("saga {} was seen {} but is gone", s.id.ToString(), ToString(s.state)));
-    } else if (states[s.id] != s.state) {
-      out.push_back(fmt::format("saga {} was seen {} but is now {}", s.id.ToString(), ToString(s.state),
-                                ToString(states[s.id])));
-    }
-  }
-  return out;
 }
 
 LogSnapshot TakeLogSnapshot(Store& store) {

@@ -1,0 +1,567 @@
+// The kit's crash phases: a child process stopped right before or right after each write and each external
+// effect, the same points with the power cut (in this process, on the power-loss Env), recovery itself crashed
+// at each of its writes, and a busy child killed at random moments. After each, the database is opened here
+// (recovery runs) and checked.
+//
+// Variants: "forward" runs the saga as it is (a crash alone must never make it fail); "unwind" has its last
+// action node fail, so that the points fall in the unwind too (recovery then either finishes it forward, if the
+// failure was not yet durable, or unwinds it).
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "engine/fault_injector.h"
+#include "log/saga_query.h"
+#include "testing/kit_internal.h"
+#include "testing/log_checks.h"
+#include "testing/power_loss_env.h"
+
+namespace sagadb::testing {
+namespace {
+
+using When = FaultPoint::When;
+using At = FaultPoint::At;
+
+bool Crashed(const ChildExit& e) { return e.exited && e.code == kCrashExitCode; }
+bool Finished(const ChildExit& e) { return e.exited && e.code == 0; }
+
+// The snapshot of the log taken when the power goes off, by whichever thread cuts it.
+struct CutRecord {
+  Mutex mu;
+  bool taken GUARDED_BY(mu) = false;
+  std::string node GUARDED_BY(mu);  // whose effect it was, if at an effect
+  LogSnapshot at_cut GUARDED_BY(mu);
+};
+
+}  // namespace
+
+std::vector<std::string> Kit::ChildArgv() const {
+  std::vector<std::string> argv = options_.child_argv;
+  if (argv.empty()) {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
+    if (argv.empty()) argv.emplace_back();
+    argv[0] = "/proc/self/exe";
+  }
+  // This program itself, by its real path: the child must run the same binary.
+  if (argv[0] == "/proc/self/exe") {
+    char exe[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) argv[0] = std::string(exe, static_cast<size_t>(n));
+  }
+  return argv;
+}
+
+Result<ChildProcess> Kit::StartChild(const CasePaths& paths, const ChildOrder& order) {
+  SAGADB_RETURN_IF_ERROR(WriteOrder(paths.order, order));
+  std::error_code ec;
+  std::filesystem::remove(paths.result, ec);
+  std::filesystem::remove(paths.point_node, ec);
+  ChildSpec spec;
+  spec.argv = ChildArgv();
+  spec.env = {fmt::format("{}={}", kChildEnv, paths.order)};
+  // A test runner's sharding would hand the one test the child must run to another shard.
+  spec.unset = {"GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS", "GTEST_SHARD_STATUS_FILE"};
+  spec.output = paths.output;
+  return ChildProcess::Start(spec);
+}
+
+Result<ChildExit> Kit::RunChild(const CasePaths& paths, const ChildOrder& order) {
+  SAGADB_ASSIGN_OR_RETURN(ChildProcess child, StartChild(paths, order));
+  return child.Wait();
+}
+
+namespace {
+
+// Why a child ended as it did not have to: its own error, or the tail of what it printed.
+std::string ChildTrouble(const CasePaths& paths, const ChildExit& e) {
+  auto r = ReadChildResult(paths.result);
+  std::string why = fmt::format("the child process ended with {}", e.ToString());
+  if (r.ok() && !r->error.empty()) return why + ": " + r->error;
+  if (!r.ok()) why += " (did the program reach RunKit, or RunChildIfRequested, for this saga?)";
+  const std::string out = Tail(paths.output);
+  return out.empty() ? why + "; it printed nothing" : why + "; its output ends:\n" + out;
+}
+
+}  // namespace
+
+std::vector<std::string> Kit::CheckLogsAsLeft(const std::string& db_dir) {
+  if (!std::filesystem::exists(db_dir)) return {};
+  StoreConfig config;
+  config.path = db_dir;
+  config.mode = OpenMode::kReadOnly;
+  auto store = Store::Open(config);
+  if (!store.ok()) return {"opening read-only as the crash left it: " + store.status().ToString()};
+  std::vector<std::string> out;
+  for (std::string& v : CheckLogs(**store)) out.push_back("as the crash left it: " + v);
+  return out;
+}
+
+std::string Kit::RecoverAndCheck(const CasePaths& paths, const std::vector<SagaSlot>& sagas, const Expect& expect,
+                                 std::vector<std::string>* out) {
+  auto run = Open(paths.world);
+  if (!run.ok()) {
+    out->push_back("reopening: " + run.status().ToString());
+    return "unopened";
+  }
+  run->db->WaitIdle();
+  return CheckEnd(*run, paths.world, sagas, expect, out);
+}
+
+Result<ChildResult> Kit::CountInChild(const std::string& variant) {
+  if (auto it = counts_.find(variant); it != counts_.end()) return it->second;
+  SAGADB_ASSIGN_OR_RETURN(CasePaths paths, NewCase(true));
+  ChildOrder order;
+  order.saga = saga_.name;
+  order.mode = "run";
+  order.world = paths.world;
+  order.sagas = Slots(true);
+  order.fail_node = variant == "unwind" ? LastNode() : "";
+  SAGADB_ASSIGN_OR_RETURN(ChildExit e, RunChild(paths, order));
+  if (!Finished(e)) return Status::Internal(ChildTrouble(paths, e));
+  SAGADB_ASSIGN_OR_RETURN(ChildResult r, ReadChildResult(paths.result));
+  counts_[variant] = r;
+  return r;
+}
+
+bool Kit::CrashCase(const std::string& id, const std::string& variant, const FaultPoint& point) {
+  const uint64_t write = point.at == At::kWrite ? point.n : 0;
+  auto paths = NewCase(true);
+  if (!paths.ok()) {
+    Fail(id, "", write, {paths.status().ToString()});
+    return false;
+  }
+  ChildOrder order;
+  order.saga = saga_.name;
+  order.mode = "run";
+  order.world = paths->world;
+  order.point = point.Id();
+  order.sagas = Slots(true);
+  order.fail_node = variant == "unwind" ? LastNode() : "";
+  auto e = RunChild(*paths, order);
+  if (!e.ok()) {
+    Fail(id, "", write, {e.status().ToString()});
+    return false;
+  }
+  if (!Crashed(*e) && !Finished(*e)) {
+    Fail(id, "", write, {ChildTrouble(*paths, *e)});
+    return false;
+  }
+  std::vector<std::string> why;
+  if (Finished(*e)) {
+    // It may end before reaching the point (parallel nodes share writes or not), never pass it.
+    auto r = ReadChildResult(paths->result);
+    if (!r.ok()) {
+      Fail(id, "", write, {ChildTrouble(*paths, *e) + ", without a report"});
+      return false;
+    }
+    const uint64_t reached = point.at == At::kWrite ? r->writes : r->effects;
+    if (reached >= point.n) why.push_back(fmt::format("the child passed {} without stopping", point.ToString()));
+  }
+  for (std::string& v : CheckLogsAsLeft(paths->db)) why.push_back(std::move(v));
+  Expect expect;
+  expect.may_be_absent = true;  // crashed before its record was written
+  expect.may_fail = variant == "unwind";
+  if (variant == "unwind") expect.at_node = LastNode();
+  const std::vector<SeenOutcome> seen = ReadOutcomes(paths->outcomes);
+  expect.seen = seen;
+  const std::string outcome = RecoverAndCheck(*paths, order.sagas, expect, &why);
+  Record(id, outcome);
+  if (!why.empty()) Fail(id, Tail(paths->point_node), write, why);
+  return Crashed(*e);
+}
+
+namespace {
+
+// How many of `total` points must have stopped the run: a run can make a few writes fewer than the counted one
+// (parallel nodes share a write or not), so the last points may not exist in every run.
+uint64_t Enough(uint64_t total) { return total - std::min<uint64_t>(total, std::max<uint64_t>(2, total / 10)); }
+
+}  // namespace
+
+void Kit::Crashes() {
+  std::vector<std::string> variants = {"forward"};
+  if (options_.unwind_crashes) variants.push_back("unwind");
+  for (const std::string& variant : variants) {
+    const std::string group = "crash/" + variant;
+    if (!WantedGroup(group)) continue;
+    auto counts = CountInChild(variant);
+    if (!counts.ok()) {
+      Fail(group + "/count", "", 0, {counts.status().ToString()});
+      continue;
+    }
+    if (variant == "forward" || report_.writes == 0) {
+      report_.writes = counts->writes;
+      report_.effects = counts->effects;
+    }
+    Say(fmt::format("crashes ({}): {} writes, {} effects", variant, counts->writes, counts->effects));
+    const bool all = only_.empty() || group.starts_with(only_);
+    for (At at : {At::kWrite, At::kEffect}) {
+      for (When when : {When::kBefore, When::kAfter}) {
+        const uint64_t total = at == At::kWrite ? counts->writes : counts->effects;
+        std::atomic<uint64_t> crashes{0};
+        std::vector<std::function<void()>> cases;
+        for (uint64_t n = 1; n <= total; ++n) {
+          const FaultPoint point{when, at, n};
+          const std::string id = fmt::format("{}/{}", group, point.Id());
+          if (Wanted(id)) cases.push_back([this, id, variant, point, &crashes] { crashes += CrashCase(id, variant, point); });
+        }
+        RunCases(cases);
+        // A run can also make a few more writes than the counted one: go on while the child still stops.
+        for (uint64_t n = total + 1; n <= 4 * total + 4; ++n) {
+          const FaultPoint point{when, at, n};
+          const std::string id = fmt::format("{}/{}", group, point.Id());
+          if (!Wanted(id) || !CrashCase(id, variant, point)) break;
+          crashes++;
+        }
+        if (all && crashes < Enough(total) && FailureCount() < options_.max_failures) {
+          Fail(group, "", 0,
+               {fmt::format("the child stopped at only {} of the {} points {} a {}", crashes.load(), total,
+                            when == When::kBefore ? "before" : "after", at == At::kWrite ? "write" : "effect")});
+        }
+      }
+    }
+  }
+}
+
+bool Kit::PowerLossCase(const std::string& id, const std::string& variant, const FaultPoint& point,
+                        ChildResult* counts) {
+  const uint64_t write = point.at == At::kWrite ? point.n : 0;
+  auto paths = NewCase(true);
+  if (!paths.ok()) {
+    Fail(id, "", write, {paths.status().ToString()});
+    return false;
+  }
+  const std::vector<SagaSlot> slots = Slots(true);
+  std::vector<std::string> why;
+  PowerLossEnv power;  // outlives every database opened on it
+  CutRecord cut;
+  std::vector<SeenOutcome> acknowledged;
+  {
+    auto run = Open(paths->world, power.env());
+    if (!run.ok()) {
+      Fail(id, "", write, {"open: " + run.status().ToString()});
+      return false;
+    }
+    Store* store = &run->db->impl().store();
+    if (point.n > 0) {
+      run->probe->Arm(point, [&power, &cut, store](const std::string& node) {
+        // Everything a reader can see was synced first (RocksDB publishes a write only after its WAL sync), so
+        // the log as read now is a lower bound of what must survive.
+        LogSnapshot snap = TakeLogSnapshot(*store);
+        power.Crash();
+        MutexLock lock(&cut.mu);
+        cut.taken = true;
+        cut.node = node;
+        cut.at_cut = std::move(snap);
+      });
+    }
+    if (variant == "unwind") {
+      auto plan = std::make_shared<FaultPlan>();
+      plan->FailAction(LastNode(), Status::InvalidRequest(kInjected));
+      run->db->impl().executor().SetFaultPlan(plan);
+    }
+    std::vector<SagaHandle> handles;
+    for (const SagaSlot& slot : slots) {
+      auto h = Start(*run->db, slot);
+      if (h.ok()) {
+        handles.push_back(*h);
+      } else if (!power.crashed()) {
+        why.push_back(fmt::format("saga {} did not start: {}", slot.id.ToString(), h.status().ToString()));
+      }
+    }
+    for (const SagaHandle& h : handles) {
+      auto r = h.Wait();  // after the cut the disk still takes writes (it forgets them) and actions are refused
+      if (r.ok() && !power.crashed()) acknowledged.push_back({r->id, r->state});
+    }
+    run->db->WaitIdle();
+    if (counts != nullptr) {
+      counts->writes = store->write_attempts();
+      counts->effects = run->probe->effects();
+    }
+  }
+  // A run can make fewer writes than the counted one: then the power goes off only now, with nothing unsynced.
+  const bool was_cut = power.crashed();
+  if (Status st = power.DropUnsyncedData(); !st.ok()) why.push_back("dropping the unsynced data: " + st.ToString());
+  Expect expect;
+  expect.may_be_absent = true;
+  expect.may_fail = variant == "unwind";
+  if (variant == "unwind") expect.at_node = LastNode();
+  expect.seen = acknowledged;
+  std::string outcome = "unopened";
+  std::string node;
+  {
+    MutexLock lock(&cut.mu);
+    node = cut.node;
+  }
+  if (why.empty()) {
+    auto run = Open(paths->world, power.env());
+    if (!run.ok()) {
+      why.push_back("reopening after the power loss: " + run.status().ToString());
+    } else {
+      run->db->WaitIdle();
+      outcome = CheckEnd(*run, paths->world, slots, expect, &why);
+      MutexLock lock(&cut.mu);
+      if (cut.taken) {
+        for (std::string& v : CheckLogKept(run->db->impl().store(), cut.at_cut)) why.push_back(std::move(v));
+      }
+    }
+  }
+  Record(id, outcome);
+  if (!why.empty()) Fail(id, node, write, why);
+  return was_cut;
+}
+
+void Kit::PowerLoss() {
+  std::vector<std::string> variants = {"forward"};
+  if (options_.unwind_crashes) variants.push_back("unwind");
+  for (const std::string& variant : variants) {
+    const std::string group = "power-loss/" + variant;
+    if (!WantedGroup(group)) continue;
+    ChildResult counts;
+    PowerLossCase(group + "/count", variant, FaultPoint{}, &counts);
+    if (report_.writes == 0) {
+      report_.writes = counts.writes;
+      report_.effects = counts.effects;
+    }
+    Say(fmt::format("power loss ({}): {} writes, {} effects", variant, counts.writes, counts.effects));
+    const bool all = only_.empty() || group.starts_with(only_);
+    for (At at : {At::kWrite, At::kEffect}) {
+      for (When when : {When::kBefore, When::kAfter}) {
+        const uint64_t total = at == At::kWrite ? counts.writes : counts.effects;
+        std::atomic<uint64_t> cuts{0};
+        std::vector<std::function<void()>> cases;
+        for (uint64_t n = 1; n <= total; ++n) {
+          const FaultPoint point{when, at, n};
+          const std::string id = fmt::format("{}/{}", group, point.Id());
+          if (Wanted(id)) {
+            cases.push_back([this, id, variant, point, &cuts] { cuts += PowerLossCase(id, variant, point, nullptr); });
+          }
+        }
+        RunCases(cases);
+        if (all && cuts < Enough(total) && FailureCount() < options_.max_failures) {
+          Fail(group, "", 0, {fmt::format("the power went off at only {} of {} points", cuts.load(), total)});
+        }
+      }
+    }
+  }
+}
+
+void Kit::RecoveryCrashes() {
+  const std::string variant = options_.unwind_crashes ? "unwind" : "forward";
+  const std::string group = "recovery-crash/" + variant;
+  if (!WantedGroup(group)) return;
+  auto counts = CountInChild(variant);
+  if (!counts.ok()) return Fail(group, "", 0, {counts.status().ToString()});
+  if (report_.writes == 0) {
+    report_.writes = counts->writes;
+    report_.effects = counts->effects;
+  }
+  std::vector<FaultPoint> starts;
+  for (When when : {When::kBefore, When::kAfter}) {
+    for (uint64_t n = 1; n <= counts->writes; ++n) starts.push_back({when, At::kWrite, n});
+  }
+  const size_t k = static_cast<size_t>(std::max(0, options_.recovery_crash_starts));
+  if (k > 0 && starts.size() > k) {
+    std::mt19937_64 rng(report_.seed);
+    std::shuffle(starts.begin(), starts.end(), rng);
+    starts.resize(k);
+  }
+  Say(fmt::format("recovery crashes from {} crash points", starts.size()));
+  std::atomic<int> recovery_crashes{0};
+  std::vector<std::function<void()>> cases;
+  for (const FaultPoint& first : starts) {
+    const std::string base = fmt::format("{}/{}", group, first.Id());
+    if (WantedGroup(base)) {
+      cases.push_back([this, base, first, variant, &recovery_crashes] { RecoveryCrashFrom(base, first, variant, &recovery_crashes); });
+    }
+  }
+  RunCases(cases);
+  if (!starts.empty() && recovery_crashes == 0 && only_.empty()) {
+    Fail(group, "", 0, {"recovery was never crashed: it wrote nothing in any case"});
+  }
+}
+
+// One crash point of the saga, then its recovery crashed at each of its writes.
+void Kit::RecoveryCrashFrom(const std::string& base, const FaultPoint& first, const std::string& variant,
+                            std::atomic<int>* recovery_crashes) {
+  auto paths = NewCase(true);
+  if (!paths.ok()) return Fail(base, "", first.n, {paths.status().ToString()});
+  ChildOrder order;
+  order.saga = saga_.name;
+  order.mode = "run";
+  order.world = paths->world;
+  order.point = first.Id();
+  order.sagas = Slots(true);
+  order.fail_node = variant == "unwind" ? LastNode() : "";
+  auto e = RunChild(*paths, order);
+  if (!e.ok() || !Crashed(*e)) {
+    if (!e.ok() || !Finished(*e)) Fail(base, "", first.n, {e.ok() ? ChildTrouble(*paths, *e) : e.status().ToString()});
+    return;  // it finished before the point: nothing to recover
+  }
+  const std::string saved = paths->dir + "/saved-world";
+  if (Status st = CopyTree(paths->world, saved); !st.ok()) return Fail(base, "", first.n, {st.ToString()});
+  Expect expect;
+  expect.may_be_absent = true;
+  expect.may_fail = variant == "unwind";
+  if (variant == "unwind") expect.at_node = LastNode();
+  const std::vector<SeenOutcome> seen = ReadOutcomes(paths->outcomes);
+  expect.seen = seen;
+  std::vector<std::string> why;
+  const std::string expected = RecoverAndCheck(*paths, order.sagas, expect, &why);
+  if (!why.empty()) {
+    Fail(base + "/uninterrupted", Tail(paths->point_node), first.n, why);
+    return;
+  }
+
+  // Recovery from the saved state, crashed at write m of its own: opening again must reach what the
+  // uninterrupted recovery reached.
+  auto recover = [&](const std::string& id, const FaultPoint& second, bool* crashed) {
+    *crashed = false;
+    ChildOrder again = order;
+    again.mode = "recover";
+    again.point = second.Id();
+    auto r = RunChild(*paths, again);
+    if (!r.ok() || (!Crashed(*r) && !Finished(*r))) {
+      Fail(id, "", second.n, {r.ok() ? ChildTrouble(*paths, *r) : r.status().ToString()});
+      return false;
+    }
+    if (Finished(*r) && !ReadChildResult(paths->result).ok()) {
+      Fail(id, "", second.n, {ChildTrouble(*paths, *r) + ", without a report"});
+      return false;
+    }
+    *crashed = Crashed(*r);
+    *recovery_crashes += *crashed;
+    return true;
+  };
+  auto check = [&](const std::string& id, uint64_t write) {
+    std::vector<std::string> w = CheckLogsAsLeft(paths->db);
+    const std::vector<SeenOutcome> seen_now = ReadOutcomes(paths->outcomes);
+    Expect e = expect;
+    e.seen = seen_now;
+    const std::string outcome = RecoverAndCheck(*paths, order.sagas, e, &w);
+    if (outcome != expected) {
+      w.push_back(fmt::format("the sagas ended {}, but {} after an uninterrupted recovery", outcome, expected));
+    }
+    Record(id, outcome);
+    if (!w.empty()) Fail(id, "", write, w);
+  };
+  // Each recovery starts from the state the first crash left, outcomes seen so far included.
+  const std::string seen_after_crash = Tail(paths->outcomes, SIZE_MAX);
+  auto reset = [&]() -> Status {
+    SAGADB_RETURN_IF_ERROR(CopyTree(saved, paths->world));
+    std::ofstream out(paths->outcomes, std::ios::trunc | std::ios::binary);
+    out << seen_after_crash;
+    return out.flush() ? Status::OK() : Status::IOError("cannot write " + paths->outcomes);
+  };
+  for (When when : {When::kBefore, When::kAfter}) {
+    for (uint64_t m = 1;; ++m) {
+      const FaultPoint second{when, At::kWrite, m};
+      const std::string id = fmt::format("{}/{}", base, second.Id());
+      if (!Wanted(id)) {
+        if (m > 200) break;
+        continue;
+      }
+      if (m > 200) {
+        Fail(id, "", m, {"recovery never completes"});
+        break;
+      }
+      if (Status st = reset(); !st.ok()) return Fail(id, "", m, {st.ToString()});
+      bool crashed = false;
+      if (!recover(id, second, &crashed)) break;
+      check(id, m);
+      if (!crashed) break;
+    }
+  }
+  // Crashed again and again right after its first write, until one recovery completes.
+  const std::string id = base + "/again-after-write-1";
+  if (!Wanted(id)) return;
+  if (Status st = reset(); !st.ok()) return Fail(id, "", 1, {st.ToString()});
+  bool crashed = true;
+  for (int round = 0; crashed; ++round) {
+    if (round > 200) {
+      Fail(id, "", 1, {"recovery makes no progress"});
+      break;
+    }
+    if (!recover(id, FaultPoint{When::kAfter, At::kWrite, 1}, &crashed)) break;
+  }
+  if (!crashed) check(id, 1);
+}
+
+void Kit::RandomKills() {
+  const std::string group = "random-kill";
+  if (!WantedGroup(group)) return;
+  if (saga_.setup) return Fail(group, "", 0, {"random kills need a saga without setup"});
+  std::mt19937_64 rng(report_.seed);
+  auto between = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  auto paths = NewCase(false);
+  if (!paths.ok()) return Fail(group, "", 0, {paths.status().ToString()});
+  Say(fmt::format("random kills: {} rounds", options_.random_kill_rounds));
+  for (int round = 0; round < options_.random_kill_rounds; ++round) {
+    const std::string id = fmt::format("{}/{}", group, round);
+    const size_t seen_before = ReadOutcomes(paths->outcomes).size();
+    // Even rounds: any moment from the start, the open and its recovery included. Odd rounds: in the thick of
+    // the workload, once it has ended a few sagas.
+    const size_t wait_for = round % 2 == 0 ? 0 : static_cast<size_t>(between(1, 40));
+    const int delay_ms = round % 2 == 0 ? between(0, 150) : between(0, 20);
+    ChildOrder order;
+    order.saga = saga_.name;
+    order.mode = "busy";
+    order.world = paths->world;
+    order.seed = rng();
+    order.first_index = round * options_.random_kill_sagas;
+    order.count = options_.random_kill_sagas;
+    order.threads = options_.random_kill_threads;
+    auto child = StartChild(*paths, order);
+    if (!child.ok()) return Fail(id, "", 0, {child.status().ToString()});
+    // The child's progress is the outcomes file it appends to; there is nothing to wait on but the file.
+    std::optional<ChildExit> ended;
+    while (!ended && ReadOutcomes(paths->outcomes).size() < seen_before + wait_for) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      ended = child->TryWait();
+    }
+    if (!ended) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      child->Kill(SIGKILL);
+      ended = child->Wait();
+    }
+    std::vector<std::string> why;
+    if (!((!ended->exited && ended->signal == SIGKILL) || Finished(*ended))) why.push_back(ChildTrouble(*paths, *ended));
+    for (std::string& v : CheckLogsAsLeft(paths->db)) why.push_back(std::move(v));
+    Record(id, Finished(*ended) ? "finished" : "killed");
+    if (!why.empty()) return Fail(id, "", 0, why);
+  }
+  // Every saga any round started, as recovery leaves it.
+  const std::string id = group + "/recovered";
+  std::vector<std::string> why;
+  auto run = Open(paths->world);
+  if (!run.ok()) return Fail(id, "", 0, {"reopening: " + run.status().ToString()});
+  run->db->WaitIdle();
+  std::vector<SagaSlot> slots;
+  SagaQuery every;
+  every.limit = 0;
+  SagaListing listing;
+  const Status listed = ListSagaRecords(run->db->impl().store(), every, [&](const SagaRecord& r) {
+    slots.push_back({r.id, Json::parse(r.params, nullptr, /*allow_exceptions=*/false)});
+  }, &listing);
+  if (!listed.ok()) why.push_back("listing the sagas: " + listed.ToString());
+  for (const std::string& u : listing.unreadable) why.push_back("unreadable saga record: " + u);
+  const std::vector<SeenOutcome> seen = ReadOutcomes(paths->outcomes);
+  Expect expect;
+  expect.seen = seen;
+  const std::string outcome = CheckEnd(*run, paths->world, slots, expect, &why);
+  size_t succeeded = 0;
+  for (size_t at = 0; (at = outcome.find("succeeded", at)) != std::string::npos; at += 9) ++succeeded;
+  Record(id, fmt::format("{} sagas ({} succeeded), {} seen to end", slots.size(), succeeded, seen.size()));
+  if (seen.empty()) why.push_back("no saga was seen to end");
+  if (!why.empty()) Fail(id, "", 0, why);
+}
+
+}  // namespace sagadb::testing
