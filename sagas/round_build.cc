@@ -164,8 +164,13 @@ void SagaDriver::BuildUnwind(const std::shared_ptr<SagaRun>& run, Round* round) 
     for (uint32_t i : ReadyToUndo(*run)) {
       NodeRt& n = run->nodes[i];
       if (!IsAction(run->record.nodes[i])) {
-        n.status = NodeStatus::kUndoStaged;  // no step of its own: undone with its children
-        round->undone.push_back(i);
+        // No step of its own and nothing in the log: undone with its children. Once theirs are durable it is
+        // undone at once; staged with them otherwise. (Staged with nothing to write, it would wait for a round
+        // that never comes.)
+        bool with_round = false;
+        for (uint32_t c : run->children[i]) with_round |= run->nodes[c].status == NodeStatus::kUndoStaged;
+        n.status = with_round ? NodeStatus::kUndoStaged : NodeStatus::kUndone;
+        if (with_round) round->undone.push_back(i);
         progress = true;
       } else if (run->actions[i]->kind == ActionKind::kLocal) {
         if (!locals) continue;

@@ -231,6 +231,29 @@ TEST_F(ExecutorTest, PermanentUndoErrorLeavesTheSagaStuckDurably) {
   EXPECT_EQ(LiveDisksWithTag(*datastore_, "stuck"), 1);
 }
 
+// A subsaga's end node has no step and writes nothing. When the unwind reaches it, the local step inside the
+// subsaga is undone next; if that undo fails for good in the round that passed the end node, the failure waits
+// for the next round, and so must the end node not wait for a round with nothing else in it (the saga halted,
+// "cannot make progress", before).
+TEST_F(ExecutorTest, APermanentUndoFailureRightInsideASubsagaLeavesTheSagaStuckThere) {
+  DagBuilder sub("inner");
+  sub.Append(NodeSpec::Action("x", "test.disk"));
+  SagaDag sub_dag = *sub.Build();
+  DagBuilder b("outer");
+  b.Append(NodeSpec::Action("a", "test.disk"));
+  b.Append(NodeSpec::Subsaga("s", sub_dag, "a"));
+  b.Append(NodeSpec::Action("d", "test.disk"));
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("d", Status::InvalidRequest("injected"));
+  plan->FailUndo("s.x", Status::Conflict("injected: for good"), FaultPlan::kAlways);
+  executor_->SetFaultPlan(plan);
+  auto r = executor_->Run(*b.Build(), Json{{"tag", "inner"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->state, SagaState::kStuck);
+  EXPECT_EQ(r->error_node, "s.x");
+  ExpectLegalLog(r->id, SagaState::kStuck);
+}
+
 TEST_F(ExecutorTest, ExhaustedTransientUndoRetriesMakeTheSagaStuck) {
   ExecutorOptions o = FastOptions();
   o.undo_retry.max_attempts = 3;
