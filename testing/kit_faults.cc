@@ -205,7 +205,10 @@ void Kit::UndoFailures() {
           "undo-permanent/" + node, node, e,
           [this, node](Opened&, FaultPlan& plan) {
             plan.FailAction(LastNode(), Status::InvalidRequest(kInjected));
-            plan.FailUndo(node, Status::Internal(fmt::format("{} (a permanent undo failure)", kInjected)), 1);
+            // For good: a failure is only logged once what it follows is durable (an undo that fails in the
+            // round that undid its child runs again in the next), so a fault that passed would be retried away.
+            plan.FailUndo(node, Status::Internal(fmt::format("{} (a permanent undo failure)", kInjected)),
+                          FaultPlan::kAlways);
           },
           [this, node](Opened& run, const CasePaths& paths, const SagaResult& result, std::vector<std::string>* why) {
             // The next open leaves it for an operator: recovery does not resume it, nor unwind it further.

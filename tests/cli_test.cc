@@ -269,7 +269,7 @@ Uuid MakeStuckSaga(const std::string& db, const std::string& name) {
   return r.id;
 }
 
-// An instance-create left running as a process that died after its first step leaves it (nothing resumes it
+// An instance-create left running as a process that died after its first round leaves it (nothing resumes it
 // until the next read-write open).
 Uuid MakeInterruptedSaga(const std::string& db, const std::string& name) {
   DatabaseOptions o;
@@ -278,7 +278,7 @@ Uuid MakeInterruptedSaga(const std::string& db, const std::string& name) {
   auto opened = Must(ControlPlane::Open(o));
   Store& store = opened->database().impl().store();
   FaultInjector dead;
-  dead.FailWritesFrom(store.write_attempts() + 3, Status::IOError("injected: the process died"));
+  dead.FailWritesFrom(store.write_attempts() + 2, Status::IOError("injected: the process died"));
   store.SetHooks(&dead);
   InstanceCreateRequest request{"default", name, 1, 1ull << 30, {DiskRequest{name + "-d0", 1ull << 30}}};
   auto handle = Must(StartInstanceCreate(*opened, Must(PlanInstanceCreate(request))));
@@ -955,15 +955,16 @@ TEST_F(CliTest, SagaListStalledShowsSagasInFlightThatHaveBeenQuietWithTheirLastE
   EXPECT_EQ(s["id"], cut.ToString());
   EXPECT_EQ(s["state"], "running");
   ASSERT_TRUE(s["last_event"].is_object()) << s;
-  EXPECT_EQ(s["last_event"]["type"], "succeeded");
-  EXPECT_EQ(s["last_event"]["node"], "instance");
+  // Its first round ended with the start of its volume file, and nothing after it became durable.
+  EXPECT_EQ(s["last_event"]["type"], "started");
+  EXPECT_EQ(s["last_event"]["node"], "disk_0.volume");
   EXPECT_TRUE(s["last_event"]["time"].is_string());
   EXPECT_GE(s["quiet_seconds"].get<double>(), 0.01);
   EXPECT_TRUE(stalled["next"].is_null());
   Outcome table = Tool({"saga", "list", "--stalled", "10ms"});
   ASSERT_EQ(table.exit_code, 0) << table;
   EXPECT_NE(table.out.find(cut.ToString()), std::string::npos) << table;
-  EXPECT_NE(table.out.find("instance succeeded"), std::string::npos) << table;
+  EXPECT_NE(table.out.find("disk_0.volume started"), std::string::npos) << table;
   EXPECT_EQ(Rows({"saga", "list", "--stalled", "1h"}), Json::array());
   (void)stuck;
 }

@@ -62,10 +62,10 @@ class PruneCrashTest : public ::testing::Test {
     executor.SetFaultPlan(stuck);
     ASSERT_EQ(run("stuck").state, SagaState::kStuck);
     executor.SetFaultPlan(nullptr);
-    // The last one stops after its record and first step: every later write fails.
+    // The last one stops after its first round (its record and first steps): every later write fails.
     Store& store = cp->database().impl().store();
     FaultInjector dead;
-    dead.FailWritesFrom(store.write_attempts() + 3, Status::IOError("injected: the process died"));
+    dead.FailWritesFrom(store.write_attempts() + 2, Status::IOError("injected: the process died"));
     store.SetHooks(&dead);
     auto params = Must(PlanInstanceCreate(testing::InstanceRequest("running", 1)));
     auto handle = Must(StartInstanceCreate(*cp, params));
