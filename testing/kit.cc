@@ -1,4 +1,5 @@
-// The kit's parent side: templates, the clean run, opening cases, checking how sagas ended, and the report.
+// The kit's parent side: templates, the clean run, opening cases, and the report (kit_checks.cc checks how
+// sagas ended).
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -27,23 +28,6 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kDefaultSeed = 20250611;
 
-std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
-  std::string all;
-  for (size_t i = 0; i < parts.size(); ++i) all += (i ? std::string(sep) : "") + parts[i];
-  return all;
-}
-
-// A stuck saga, or (once sagadb has the state) a paused one: an undo failed and an operator must act, or a
-// later open retries it.
-bool NeedsOperator(SagaState state) {
-  return state == SagaState::kStuck || ToString(state) == "paused";
-}
-
-std::string Shorten(std::string text, size_t max = 1500) {
-  if (text.size() > max) text = text.substr(0, max) + " ...";
-  return text;
-}
-
 // Where the kit makes its scratch directory: SAGADB_KIT_DIR, else /dev/shm when it can, else TMPDIR or /tmp.
 // Memory is enough: a crash the kit makes is a process's, which keeps what reached the page cache, and its power
 // losses are simulated by an Env; a real disk would only add the cost of its fsyncs to every case.
@@ -58,6 +42,21 @@ std::string DefaultScratchParent() {
 
 }  // namespace
 
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string all;
+  for (size_t i = 0; i < parts.size(); ++i) all += (i ? std::string(sep) : "") + parts[i];
+  return all;
+}
+
+bool NeedsOperator(SagaState state) {
+  return state == SagaState::kStuck || ToString(state) == "paused";
+}
+
+std::string Shorten(std::string text, size_t max) {
+  if (text.size() > max) text = text.substr(0, max) + " ...";
+  return text;
+}
+
 CasePaths::CasePaths(std::string case_dir)
     : dir(std::move(case_dir)),
       world(dir + "/world"),
@@ -67,73 +66,6 @@ CasePaths::CasePaths(std::string case_dir)
       outcomes(dir + "/kit-outcomes"),
       output(dir + "/kit-child.out"),
       point_node(dir + "/kit-point-node") {}
-
-namespace {
-
-// Copies one regular file, holes kept as holes: a world may hold large sparse files (the control plane's volumes
-// are), and copying their zeros would cost each case the whole nominal size.
-Status CopySparseFile(const fs::path& from, const fs::path& to) {
-  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return Status::IOError(fmt::format("opening {}: {}", from.string(), std::strerror(errno)));
-  struct stat st {};
-  const int out = ::fstat(in, &st) == 0 ? ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 07777) : -1;
-  Status result;
-  if (out < 0) {
-    result = Status::IOError(fmt::format("creating {}: {}", to.string(), std::strerror(errno)));
-  } else if (::ftruncate(out, st.st_size) != 0) {
-    result = Status::IOError(fmt::format("sizing {}: {}", to.string(), std::strerror(errno)));
-  } else {
-    std::vector<char> buf(1 << 16);
-    for (off_t data = ::lseek(in, 0, SEEK_DATA); data >= 0 && data < st.st_size && result.ok();) {
-      const off_t hole = ::lseek(in, data, SEEK_HOLE);
-      const off_t end = hole < 0 ? st.st_size : hole;
-      for (off_t at = data; at < end && result.ok();) {
-        const ssize_t n = ::pread(in, buf.data(), std::min<off_t>(static_cast<off_t>(buf.size()), end - at), at);
-        if (n <= 0 || ::pwrite(out, buf.data(), static_cast<size_t>(n), at) != n) {
-          result = Status::IOError(fmt::format("copying {}: {}", from.string(), std::strerror(errno)));
-        }
-        at += n;
-      }
-      data = ::lseek(in, end, SEEK_DATA);
-    }
-  }
-  if (out >= 0) ::close(out);
-  ::close(in);
-  return result;
-}
-
-}  // namespace
-
-Status CopyTree(const std::string& from, const std::string& to) {
-  std::error_code ec;
-  fs::remove_all(to, ec);
-  if (ec) return Status::IOError(fmt::format("removing {}: {}", to, ec.message()));
-  fs::create_directories(to, ec);
-  if (ec) return Status::IOError(fmt::format("making {}: {}", to, ec.message()));
-  for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    const fs::path target = fs::path(to) / fs::relative(it->path(), from);
-    if (it->is_symlink(ec)) {
-      fs::copy_symlink(it->path(), target, ec);
-    } else if (it->is_directory(ec)) {
-      fs::create_directories(target, ec);
-    } else if (it->is_regular_file(ec)) {
-      SAGADB_RETURN_IF_ERROR(CopySparseFile(it->path(), target));
-    }
-    if (ec) break;
-  }
-  if (ec) return Status::IOError(fmt::format("copying {} to {}: {}", from, to, ec.message()));
-  return Status::OK();
-}
-
-std::string Tail(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string all = text.str();
-  if (all.size() > max_bytes) all = "..." + all.substr(all.size() - max_bytes);
-  return all;
-}
 
 SagaResult ResultOf(const SagaRecord& record) {
   SagaResult r;
@@ -426,116 +358,6 @@ Result<SagaHandle> Kit::Start(Database& db, const SagaSlot& slot) {
   so.id = slot.id;
   so.admission_wait = std::chrono::seconds(60);
   return db.Start(dag, slot.params, so);
-}
-
-Status Kit::CallCheck(const std::function<Status(const RunContext&)>& fn, const RunContext& ctx, const char* what) {
-  try {
-    return fn(ctx);
-  } catch (const std::exception& e) {
-    return Status::Internal(fmt::format("{} threw: {}", what, e.what()));
-  } catch (...) {
-    return Status::Internal(fmt::format("{} threw", what));
-  }
-}
-
-std::string Kit::CheckEnd(Opened& run, const std::string& world, const std::vector<SagaSlot>& sagas,
-                          const Expect& expect, std::vector<std::string>* out) {
-  Store& store = run.db->impl().store();
-  for (std::string& v : CheckLogs(store)) out->push_back(std::move(v));
-  const RecoveryReport& recovery = run.db->recovery();
-  for (size_t i = 0; i < recovery.marked_stuck.size(); ++i) {
-    out->push_back(fmt::format("recovery marked saga {} stuck: {}", recovery.marked_stuck[i].ToString(),
-                               i < recovery.stuck_reasons.size() ? recovery.stuck_reasons[i] : ""));
-  }
-  if (!recovery.halted.empty()) out->push_back("recovery halted: " + recovery.Summary());
-  std::vector<std::string> outcomes;
-  for (const SagaSlot& slot : sagas) {
-    std::string outcome;
-    CheckOne(run, world, slot, sagas.size() == 1, expect, &outcome, out);
-    outcomes.push_back(outcome);
-  }
-  const std::map<Uuid, SagaState> states = SagaStates(store);
-  for (const SeenOutcome& s : expect.seen) {
-    auto it = states.find(s.id);
-    if (s.id.IsNil()) {
-      out->push_back("a line of the outcomes file does not parse");
-    } else if (it == states.end()) {
-      out->push_back(fmt::format("saga {} was seen {} but is gone", s.id.ToString(), ToString(s.state)));
-    } else if (it->second != s.state) {
-      out->push_back(fmt::format("saga {} was seen {} but is now {}", s.id.ToString(), ToString(s.state),
-                                 ToString(it->second)));
-    }
-  }
-  return Join(outcomes, ",");
-}
-
-void Kit::CheckOne(Opened& run, const std::string& world, const SagaSlot& slot, bool alone, const Expect& expect,
-                   std::string* outcome, std::vector<std::string>* out) {
-  Store& store = run.db->impl().store();
-  const std::string who = "saga " + slot.id.ToString();
-  std::optional<SagaResult> result;
-  auto rec = SagaLog(&store).ReadRecord(slot.id);
-  if (!rec.ok() && !rec.status().IsNotFound()) {
-    *outcome = "unreadable";
-    out->push_back(who + ": " + rec.status().ToString());
-    return;
-  }
-  if (rec.ok()) result = ResultOf(*rec);
-  RunContext ctx{*run.db, world, run.user, slot.params, result, baseline_};
-  auto compare = [&](const Json& expected, const char* what) {
-    if (!alone || !saga_.snapshot || expected.is_null()) return;
-    auto now = saga_.snapshot(ctx);
-    if (!now.ok()) {
-      out->push_back("snapshot: " + now.status().ToString());
-    } else if (*now != expected) {
-      out->push_back(fmt::format("{}: the world differs from {} (JSON patch from it): {}", who, what,
-                                 Shorten(Json::diff(expected, *now).dump())));
-    }
-  };
-  auto unchanged = [&] {
-    Status st = CallCheck(saga_.check_unchanged, ctx, "check_unchanged");
-    if (!st.ok()) out->push_back(fmt::format("{} ({}): check_unchanged: {}", who, *outcome, st.ToString()));
-    compare(baseline_, "the world before the saga");
-  };
-
-  if (!result) {
-    *outcome = "absent";
-    if (!expect.may_be_absent) out->push_back(who + " does not exist");
-    unchanged();
-    return;
-  }
-  const SagaState state = result->state;
-  *outcome = std::string(ToString(state));
-  const std::string ended =
-      result->error_node.empty() ? "" : fmt::format(" at {} ({})", result->error_node, result->error.ToString());
-  if (expect.stuck) {
-    if (!NeedsOperator(state)) {
-      out->push_back(fmt::format("{} ended {}{}, not stuck", who, ToString(state), ended));
-    } else if (result->error_node != expect.at_node) {
-      out->push_back(fmt::format("{} is stuck at {}, not at {}", who, result->error_node, expect.at_node));
-    }
-    return;
-  }
-  if (state == SagaState::kSucceeded) {
-    if (!expect.may_succeed) out->push_back(fmt::format("{} succeeded but had to fail", who));
-    Status st = CallCheck(saga_.check_succeeded, ctx, "check_succeeded");
-    if (!st.ok()) out->push_back(fmt::format("{} (succeeded): check_succeeded: {}", who, st.ToString()));
-    compare(success_, "a clean run's");
-  } else if (state == SagaState::kFailed) {
-    if (!expect.may_fail) out->push_back(fmt::format("{} failed{}", who, ended));
-    if (!expect.at_node.empty() && result->error_node != expect.at_node) {
-      out->push_back(fmt::format("{} failed at {} ({}), not at {}", who, result->error_node, result->error.ToString(),
-                                 expect.at_node));
-    }
-    if (!expect.error.empty() && result->error.message() != expect.error) {
-      out->push_back(fmt::format("{} failed with \"{}\", not \"{}\"", who, result->error.message(), expect.error));
-    }
-    unchanged();
-  } else if (NeedsOperator(state)) {
-    out->push_back(fmt::format("{} is {}{}: an undo failed", who, ToString(state), ended));
-  } else {
-    out->push_back(fmt::format("{} is still {} with nothing executing", who, ToString(state)));
-  }
 }
 
 bool Kit::Wanted(const std::string& case_id) const {

@@ -88,6 +88,16 @@ std::string Tail(const std::string& path, size_t max_bytes = 2000);
 
 // The sagadb::SagaResult a saga record stands for.
 SagaResult ResultOf(const SagaRecord& record);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+// A stuck saga, or (once sagadb has the state) a paused one: an undo failed and an operator must act, or a
+// later open retries it.
+bool NeedsOperator(SagaState state);
+std::string Shorten(std::string text, size_t max = 1500);
+// How a child ended: stopped at its fault point, or finished.
+bool Crashed(const ChildExit& e);
+bool Finished(const ChildExit& e);
+// Why a child ended as it did not have to: its own error, or the tail of what it printed.
+std::string ChildTrouble(const CasePaths& paths, const ChildExit& e);
 
 class Kit {
  public:
