@@ -36,14 +36,6 @@ DatabaseOptions Options(const std::string& path) {
   return o;
 }
 
-InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) {
-  InstanceCreateRequest r;
-  r.project = "bench";
-  r.name = fmt::format("{}-{}", prefix, i);
-  for (int d = 0; d < disks; ++d) r.disks.push_back({fmt::format("{}-{}-d{}", prefix, i, d), 1ull << 30});
-  return r;
-}
-
 // Writes `count` finished instance-creates, each a copy of a real one under a new id with its times moved, 1 ms
 // apart, ending now: the record, every event and the index entries, as the saga log writes them.
 void Generate(const std::string& path, uint64_t count, int disks, json* out) {

@@ -43,14 +43,6 @@ std::unique_ptr<ControlPlane> OpenDb(const std::string& path, bool sync, size_t 
 
 Store& StoreOf(ControlPlane& cp) { return cp.database().impl().store(); }
 
-InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) {
-  InstanceCreateRequest r;
-  r.project = "bench";
-  r.name = fmt::format("{}-{}", prefix, i);
-  for (int d = 0; d < disks; ++d) r.disks.push_back({fmt::format("{}-{}-d{}", prefix, i, d), 1ull << 30});
-  return r;
-}
-
 // The "kill" of the recovery section: each saga's first round (its record, the instance and disk records, the
 // starts of its volume files) is written by the thread that starts it; every later write fails as if the
 // process had died right after that round, so each saga halts mid-flight exactly where a crash at that moment
@@ -66,6 +58,15 @@ class InterruptHooks : public StoreHooks {
 };
 
 }  // namespace
+
+InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks) {
+  InstanceCreateRequest r;
+  r.project = "bench";
+  r.name = fmt::format("{}-{}", prefix, i);
+  for (int d = 0; d < disks; ++d) r.disks.push_back({fmt::format("{}-{}-d{}", prefix, i, d), 1ull << 30});
+  return r;
+}
+
 
 nlohmann::json MeasureInstanceCreate(const BenchConfig& c, bool sync, int disks, const std::vector<int>& concurrency) {
   BenchDir dir(c.root, sync ? "sagas-sync" : "sagas-nosync");

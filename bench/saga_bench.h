@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/engine_bench.h"
+#include "sagadb/control_plane.h"
 
 namespace sagadb::bench {
 
@@ -23,6 +24,8 @@ nlohmann::json MeasureRecovery(const BenchConfig& c, int sagas, int disks);
 // mid-flight, where a crash would have left their logs (the database is closed afterwards). Returns how many
 // were interrupted.
 uint64_t InterruptInstanceCreates(const std::string& path, int sagas, int disks, const std::string& prefix);
+// The bench's instance-create: "<prefix>-<i>" in project "bench", with `disks` disks of 1 GiB.
+InstanceCreateRequest Request(const std::string& prefix, uint64_t i, int disks);
 // Runs `sagadb demo` (the 30 x 11 overload scenario) as a child process and reports its peak RSS.
 nlohmann::json MeasureOverloadRss(const BenchConfig& c, const std::string& sagadb_binary);
 

@@ -15,25 +15,25 @@ std::string SagaEventKey(const Uuid& saga, uint64_t seq) {
   return key;
 }
 
-Result<SagaRecord> SagaLog::ReadRecord(const Uuid& id, const Snapshot* snapshot) const {
+Result<std::string> SagaLog::ReadRecordBytes(const Uuid& id, const Snapshot* snapshot) const {
   auto bytes = store_->Get(kSagasTable, id.AsBytes(), snapshot);
-  if (!bytes.ok()) {
-    return bytes.status().IsNotFound() ? Status::NotFound(fmt::format("no saga {}", id.ToString())) : bytes.status();
-  }
+  if (!bytes.ok() && bytes.status().IsNotFound()) return Status::NotFound(fmt::format("no saga {}", id.ToString()));
+  return bytes;
+}
+
+Result<SagaRecord> SagaLog::ReadRecord(const Uuid& id, const Snapshot* snapshot) const {
+  SAGADB_ASSIGN_OR_RETURN(std::string bytes, ReadRecordBytes(id, snapshot));
   SagaRecord r;
   std::string why;
-  if (!Decode(*bytes, &r, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
+  if (!Decode(bytes, &r, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
   return r;
 }
 
 Result<SagaHeader> SagaLog::ReadHeader(const Uuid& id, const Snapshot* snapshot) const {
-  auto bytes = store_->Get(kSagasTable, id.AsBytes(), snapshot);
-  if (!bytes.ok()) {
-    return bytes.status().IsNotFound() ? Status::NotFound(fmt::format("no saga {}", id.ToString())) : bytes.status();
-  }
+  SAGADB_ASSIGN_OR_RETURN(std::string bytes, ReadRecordBytes(id, snapshot));
   SagaHeader h;
   std::string why;
-  if (!DecodeHeader(*bytes, &h, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
+  if (!DecodeHeader(bytes, &h, &why)) return Status::Corruption(fmt::format("sagas/{}: {}", id.ToString(), why));
   if (h.id != id) {
     return Status::Corruption(fmt::format("sagas/{}: the record says it is saga {}", id.ToString(), h.id.ToString()));
   }

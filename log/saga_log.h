@@ -69,6 +69,9 @@ class SagaLog {
   Store* store() const { return store_; }
 
  private:
+  // A saga record's bytes; NotFound names the saga.
+  Result<std::string> ReadRecordBytes(const Uuid& id, const Snapshot* snapshot) const;
+
   Store* store_;
 };
 

@@ -1,6 +1,9 @@
 #include "tests/history_fixture.h"
 
 #include <filesystem>
+#include <stdexcept>
+
+#include "engine/fault_injector.h"
 
 namespace sagadb::testing {
 
@@ -48,6 +51,18 @@ Uuid HistoryTest::Run(Database& db, const std::string& tag, bool fail, bool stuc
   const SagaState want = stuck ? SagaState::kStuck : fail ? SagaState::kFailed : SagaState::kSucceeded;
   if (r.state != want) throw std::runtime_error("set-up: saga " + tag + " ended " + std::string(ToString(r.state)));
   return r.id;
+}
+
+Uuid HistoryTest::StartInterrupted(Database& db, const std::string& tag) {
+  FaultInjector dead;
+  Store& store = db.impl().store();
+  dead.FailWritesFrom(store.write_attempts() + 2, Status::IOError("injected: the process died"));
+  store.SetHooks(&dead);
+  SagaHandle h = Must(db.Start(SampleDag(), Json{{"tag", tag}}));
+  const bool ended = h.Wait().ok();
+  store.SetHooks(nullptr);
+  if (ended) throw std::runtime_error("set-up: saga " + tag + " was not interrupted");
+  return h.id();
 }
 
 SagaRecord HistoryTest::Record(Database& db, const Uuid& id) {

@@ -54,6 +54,9 @@ class HistoryTest : public ::testing::Test {
   // Runs a sample saga to its end: succeeded, or with `fail` failed (node d fails), or with `stuck` stuck (d
   // fails and a's undo fails for good). Returns its id.
   Uuid Run(Database& db, const std::string& tag, bool fail = false, bool stuck = false);
+  // Starts a sample saga that halts after its first round, as a process that died there leaves it (nothing
+  // resumes it until the next open). Returns its id.
+  Uuid StartInterrupted(Database& db, const std::string& tag);
   SagaRecord Record(Database& db, const Uuid& id);
   // The index's entries: in-flight ones by id, finished ones oldest first.
   static std::vector<std::pair<Uuid, SagaIndexEntry>> Active(const Store& store);

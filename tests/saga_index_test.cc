@@ -77,15 +77,8 @@ TEST_F(SagaIndexTest, AnOpenReadsTheSagasInFlightNotTheHistory) {
   {
     auto db = Open();
     for (int i = 0; i < 20; ++i) Run(*db, "old" + std::to_string(i), i % 3 == 0);
-    // One more, halted after its record and first step, as a crash there leaves it.
-    FaultInjector dead;
-    Store& store = db->impl().store();
-    dead.FailWritesFrom(store.write_attempts() + 3, Status::IOError("injected: the process died"));
-    store.SetHooks(&dead);
-    SagaHandle h = Must(db->Start(testing::SampleDag(), Json{{"tag", "cut"}}));
-    EXPECT_FALSE(h.Wait().ok());
-    interrupted = h.id();
-    store.SetHooks(nullptr);
+    // One more, halted after its first round, as a crash there leaves it.
+    interrupted = StartInterrupted(*db, "cut");
   }
   {
     // A record that says `running` but that the index does not list: an open does not walk the records, so it
@@ -117,14 +110,7 @@ TEST_F(SagaIndexTest, AVersion1DatabaseGetsItsIndexAtItsFirstReadWriteOpenAndIsT
     for (int i = 0; i < 7; ++i) Run(*db, "v1-" + std::to_string(i), i == 2);
     Run(*db, "stuck", false, true);
     before = testing::ReadSagaLog(db->impl().store());
-    FaultInjector dead;
-    Store& store = db->impl().store();
-    dead.FailWritesFrom(store.write_attempts() + 3, Status::IOError("injected: the process died"));
-    store.SetHooks(&dead);
-    SagaHandle h = Must(db->Start(testing::SampleDag(), Json{{"tag", "cut"}}));
-    EXPECT_FALSE(h.Wait().ok());
-    interrupted = h.id();
-    store.SetHooks(nullptr);
+    interrupted = StartInterrupted(*db, "cut");
   }
   Must(testing::DowngradeToVersion1(Options().path));
   auto db = Open();

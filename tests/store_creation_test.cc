@@ -16,18 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-StoreConfig Config(const std::string& path) {
-  StoreConfig config;
-  config.path = path;
-  return config;
-}
-
-Batch OneWrite(const std::string& key, size_t value_bytes = 16) {
-  Batch batch;
-  batch.Put(kSagasTable, key, std::string(value_bytes, 'v'));
-  return batch;
-}
-
 void WriteFile(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 std::map<std::string, std::string> Contents(const std::string& dir) {
@@ -52,7 +40,7 @@ TEST(StoreCreationTest, WhatACreationLeftBeforeCurrentIsCreatedAnew) {
   const std::string path = dir.Sub("db");
   LeaveCreationDebris(path);
 
-  auto store = Store::Open(Config(path));
+  auto store = Store::Open(ConfigAt(path));
 
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ((*store)->open_generation(), 1u);
@@ -68,7 +56,7 @@ TEST(StoreCreationTest, ADirectoryWithAnythingMoreThanThatIsStillRefusedAndLeftA
     WriteFile(path + "/" + extra, "data");
     const auto before = Contents(path);
 
-    auto store = Store::Open(Config(path));
+    auto store = Store::Open(ConfigAt(path));
 
     EXPECT_EQ(store.status(),
               Status::InvalidRequest(path + " is not a sagadb database (not empty, no database files)"));
@@ -86,11 +74,11 @@ TEST(StoreCreationTest, AnEmptyRocksDbDatabaseLeftBeforeTheFirstTableIsFinished)
     ASSERT_TRUE(rocksdb::DB::Open(o, path, &raw).ok());
     delete raw;
   }
-  StoreConfig inspect = Config(path);
+  StoreConfig inspect = ConfigAt(path);
   inspect.mode = OpenMode::kReadOnly;
   EXPECT_EQ(Store::Open(inspect).status().code(), Code::kInvalidRequest);  // only an owner finishes a creation
 
-  auto store = Store::Open(Config(path));
+  auto store = Store::Open(ConfigAt(path));
 
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ((*store)->open_generation(), 1u);

@@ -16,18 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-StoreConfig Config(const std::string& path) {
-  StoreConfig config;
-  config.path = path;
-  return config;
-}
-
-Batch OneWrite(const std::string& key, size_t value_bytes = 16) {
-  Batch batch;
-  batch.Put(kSagasTable, key, std::string(value_bytes, 'v'));
-  return batch;
-}
-
 // Every file and directory under `dir` whose mode lets anyone but the owner in, with its mode.
 std::map<std::string, std::string> Shared(const std::string& dir) {
   std::map<std::string, std::string> shared;
@@ -55,7 +43,7 @@ class UmaskTest : public ::testing::Test {
 TEST_F(UmaskTest, EveryFileOfTheDatabaseIsPrivateToItsOwnerWhateverTheUmask) {
   ScratchDir dir;
   const std::string path = dir.Sub("db");
-  StoreConfig config = Config(path);
+  StoreConfig config = ConfigAt(path);
   config.options.write_buffer_bytes = 64 << 10;
   config.options.keep_info_log_files = 2;
   config.options.sync = false;  // files are what matters here, not durability
@@ -64,7 +52,7 @@ TEST_F(UmaskTest, EveryFileOfTheDatabaseIsPrivateToItsOwnerWhateverTheUmask) {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     for (int i = 0; i < 2000; ++i) ASSERT_EQ((*store)->Write(OneWrite(std::to_string(i), 512)), Status::OK());
   }
-  StoreConfig secondary = Config(path);
+  StoreConfig secondary = ConfigAt(path);
   secondary.mode = OpenMode::kSecondary;
   secondary.secondary_path = dir.Sub("secondary");
   ASSERT_TRUE(Store::Open(secondary).ok());

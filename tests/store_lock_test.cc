@@ -20,12 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-StoreConfig Config(const std::string& path) {
-  StoreConfig config;
-  config.path = path;
-  return config;
-}
-
 // A process that holds the database's lock the way RocksDB does (a POSIX write lock on LOCK) until it is killed.
 // Forked without exec: the child only calls async-signal-safe functions (open, fcntl, write, pause), never
 // RocksDB, whose threads it would not have.
@@ -74,12 +68,12 @@ std::map<std::string, fs::file_time_type> Files(const std::string& dir) {
 TEST(StoreLockTest, ADatabaseAnotherProcessHoldsIsAConflictNamingItAndNothingIsChanged) {
   ScratchDir dir;
   const std::string path = dir.Sub("db");
-  ASSERT_TRUE(Store::Open(Config(path)).ok());
+  ASSERT_TRUE(Store::Open(ConfigAt(path)).ok());
   const auto before = Files(path);
   LockHolderProcess holder(path);
   ASSERT_TRUE(holder.locked());
 
-  auto r = Store::Open(Config(path));
+  auto r = Store::Open(ConfigAt(path));
 
   EXPECT_EQ(r.status().code(), Code::kConflict) << r.status().ToString();
   EXPECT_NE(r.status().message().find(fmt::format("in use by another process (pid {} holds its lock)", holder.pid())),
@@ -91,16 +85,16 @@ TEST(StoreLockTest, ADatabaseAnotherProcessHoldsIsAConflictNamingItAndNothingIsC
 TEST(StoreLockTest, ADatabaseThisProcessHasOpenIsAConflictUnderAnySpelling) {
   ScratchDir dir;
   const std::string path = dir.Sub("db");
-  auto first = Store::Open(Config(path));
+  auto first = Store::Open(ConfigAt(path));
   ASSERT_TRUE(first.ok());
   fs::create_directory_symlink(path, dir.Sub("alias"));
 
   for (const std::string& other : {path, dir.Sub("alias"), path + "/."}) {
-    auto second = Store::Open(Config(other));
+    auto second = Store::Open(ConfigAt(other));
     EXPECT_EQ(second.status(), Status::Conflict(fmt::format("database {} is already open in this process", other)));
   }
   first->reset();
-  EXPECT_TRUE(Store::Open(Config(dir.Sub("alias"))).ok());
+  EXPECT_TRUE(Store::Open(ConfigAt(dir.Sub("alias"))).ok());
 }
 
 // Failing to take the lock for another reason than someone holding it is no conflict (RocksDB's message for it
@@ -108,11 +102,11 @@ TEST(StoreLockTest, ADatabaseThisProcessHasOpenIsAConflictUnderAnySpelling) {
 TEST(StoreLockTest, ALockFileThatCannotBeOpenedIsAnIOErrorNotAConflict) {
   ScratchDir dir;
   const std::string path = dir.Sub("db");
-  ASSERT_TRUE(Store::Open(Config(path)).ok());
+  ASSERT_TRUE(Store::Open(ConfigAt(path)).ok());
   fs::remove(path + "/LOCK");
   fs::create_directory(path + "/LOCK");
 
-  auto r = Store::Open(Config(path));
+  auto r = Store::Open(ConfigAt(path));
 
   EXPECT_EQ(r.status().code(), Code::kIOError) << r.status().ToString();
 }

@@ -11,23 +11,11 @@
 namespace sagadb::testing {
 namespace {
 
-StoreConfig Config(const std::string& path) {
-  StoreConfig config;
-  config.path = path;
-  return config;
-}
-
-Batch OneWrite(const std::string& key, size_t value_bytes = 16) {
-  Batch batch;
-  batch.Put(kSagasTable, key, std::string(value_bytes, 'v'));
-  return batch;
-}
-
 TEST(StoreOpenWriteTest, HooksSeeTheMetadataWriteOfAnOpenAsWriteNumberZero) {
   ScratchDir dir;
   FaultInjector faults;
   faults.FailWrite(0, Status::IOError("injected at the metadata write"));
-  StoreConfig config = Config(dir.Sub("db"));
+  StoreConfig config = ConfigAt(dir.Sub("db"));
   config.hooks = &faults;
 
   EXPECT_EQ(Store::Open(config).status(), Status::IOError("injected at the metadata write"));
@@ -46,7 +34,7 @@ TEST(StoreOpenWriteTest, AFaultInjectorInstalledAtOpenLetsTheOpenWrite) {
   ScratchDir dir;
   FaultInjector faults;
   faults.CrashAfterWrite(5);
-  StoreConfig config = Config(dir.Sub("db"));
+  StoreConfig config = ConfigAt(dir.Sub("db"));
   config.hooks = &faults;
   auto store = Store::Open(config);  // would have ended the process at its write 0
   ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -55,7 +43,7 @@ TEST(StoreOpenWriteTest, AFaultInjectorInstalledAtOpenLetsTheOpenWrite) {
 
 TEST(StoreOpenWriteTest, TheMetadataWriteIsSyncedEvenWhenWritesAreNot) {
   ScratchDir dir;
-  StoreConfig config = Config(dir.Sub("db"));
+  StoreConfig config = ConfigAt(dir.Sub("db"));
   config.options.sync = false;
   auto store = Store::Open(config);
   ASSERT_TRUE(store.ok()) << store.status().ToString();

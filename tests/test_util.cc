@@ -86,4 +86,16 @@ std::map<std::string, std::string> RawContents(const Store& store) {
   return out;
 }
 
+StoreConfig ConfigAt(const std::string& path) {
+  StoreConfig config;
+  config.path = path;
+  return config;
+}
+
+Batch OneWrite(const std::string& key, size_t value_bytes) {
+  Batch batch;
+  batch.Put(kSagasTable, key, std::string(value_bytes, 'v'));
+  return batch;
+}
+
 }  // namespace sagadb::testing

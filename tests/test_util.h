@@ -60,4 +60,9 @@ inline void Must(const Status& s) {
 // a test compares to prove that a failed operation wrote nothing at all. Cursors bypass the store's hooks.
 std::map<std::string, std::string> RawContents(const Store& store);
 
+// A store's config with only its path set (the engine's defaults for everything else).
+StoreConfig ConfigAt(const std::string& path);
+// One put of `value_bytes` bytes to the engine's sagas table under `key`: a write of the smallest useful kind.
+Batch OneWrite(const std::string& key, size_t value_bytes = 16);
+
 }  // namespace sagadb::testing
