@@ -40,20 +40,30 @@ Result<SagaHeader> SagaLog::ReadHeader(const Uuid& id, const Snapshot* snapshot)
   return h;
 }
 
+namespace {
+
+// The event under a cursor over `saga`'s events, its key and value checked.
+Result<LoggedEvent> DecodeEventAt(const Uuid& saga, const Cursor& it) {
+  if (it.key().size() != kSagaEventKeySize) {
+    return Status::Corruption(fmt::format("saga_events: key of saga {} has {} bytes", saga.ToString(), it.key().size()));
+  }
+  LoggedEvent e;
+  e.seq = DecodeBigEndian64(it.key().substr(16));
+  std::string why;
+  if (!Decode(it.value(), &e.event, &why)) {
+    return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
+  }
+  return e;
+}
+
+}  // namespace
+
 Result<std::vector<LoggedEvent>> SagaLog::ReadEvents(const Uuid& saga, const Snapshot* snapshot) const {
   std::vector<LoggedEvent> out;
   auto it = store_->NewCursor(kSagaEventsTable, snapshot);
   const std::string_view prefix = saga.AsBytes();
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (it->key().size() != kSagaEventKeySize) {
-      return Status::Corruption(fmt::format("saga_events: key of saga {} has {} bytes", saga.ToString(), it->key().size()));
-    }
-    LoggedEvent e;
-    e.seq = DecodeBigEndian64(it->key().substr(16));
-    std::string why;
-    if (!Decode(it->value(), &e.event, &why)) {
-      return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
-    }
+    SAGADB_ASSIGN_OR_RETURN(LoggedEvent e, DecodeEventAt(saga, *it));
     out.push_back(std::move(e));
   }
   SAGADB_RETURN_IF_ERROR(it->status());
@@ -68,15 +78,7 @@ Result<std::optional<LoggedEvent>> SagaLog::ReadLastEvent(const Uuid& saga, cons
     SAGADB_RETURN_IF_ERROR(it->status());
     return std::optional<LoggedEvent>();
   }
-  if (it->key().size() != kSagaEventKeySize) {
-    return Status::Corruption(fmt::format("saga_events: key of saga {} has {} bytes", saga.ToString(), it->key().size()));
-  }
-  LoggedEvent e;
-  e.seq = DecodeBigEndian64(it->key().substr(16));
-  std::string why;
-  if (!Decode(it->value(), &e.event, &why)) {
-    return Status::Corruption(fmt::format("saga_events/{}#{}: {}", saga.ToString(), e.seq, why));
-  }
+  SAGADB_ASSIGN_OR_RETURN(LoggedEvent e, DecodeEventAt(saga, *it));
   return std::optional<LoggedEvent>(std::move(e));
 }
 
