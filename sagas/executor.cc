@@ -118,13 +118,84 @@ void SagaExecutor::Release() {
   if (runs_.empty() && in_flight_ == 0) idle_cv_.SignalAll();
 }
 
-bool SagaExecutor::Track(const std::shared_ptr<SagaRun>& run, bool resumed) {
+SagaExecutor::Tracked SagaExecutor::Track(const std::shared_ptr<SagaRun>& run, bool resumed,
+                                          std::shared_ptr<SagaRun>* existing) {
   MutexLock lock(&mu_);
-  if (shutting_down_) return false;
+  if (shutting_down_) return Tracked::kShuttingDown;
+  auto [it, added] = runs_.try_emplace(run->id(), run);
+  if (!added) {
+    if (existing != nullptr) *existing = it->second;
+    return Tracked::kTaken;
+  }
   if (resumed) in_flight_++;
-  runs_[run->id()] = run;
   (resumed ? counters_.resumed : counters_.started)++;
-  return true;
+  return Tracked::kYes;
+}
+
+void SagaExecutor::Untrack(const std::shared_ptr<SagaRun>& run) {
+  MutexLock lock(&mu_);
+  auto it = runs_.find(run->id());
+  if (it != runs_.end() && it->second == run) {
+    runs_.erase(it);
+    counters_.started--;
+  }
+  if (runs_.empty() && in_flight_ == 0) idle_cv_.SignalAll();
+}
+
+namespace {
+
+Status NotTheSameSaga(const SagaRecord& mine, const SagaRecord& theirs) {
+  return Status::Conflict(fmt::format(
+      "saga {} exists already as another saga ({} with other params); a saga's id names one saga", theirs.id.ToString(),
+      theirs.kind == mine.kind ? "a " + theirs.kind : "kind " + theirs.kind));
+}
+
+}  // namespace
+
+Result<SagaHandle> SagaExecutor::StartedBefore(const std::shared_ptr<SagaRun>& run,
+                                               const std::shared_ptr<SagaRun>& existing) {
+  SagaRecord theirs;
+  {
+    MutexLock lock(&existing->mu);
+    theirs.id = existing->record.id;
+    theirs.kind = existing->record.kind;
+    theirs.params = existing->record.params;
+  }
+  MutexLock lock(&run->mu);
+  if (theirs.kind != run->record.kind || theirs.params != run->record.params) return NotTheSameSaga(run->record, theirs);
+  return SagaHandle(existing);
+}
+
+Result<SagaHandle> SagaExecutor::StartedBefore(const std::shared_ptr<SagaRun>& run, const SagaRecord& existing) {
+  {
+    MutexLock lock(&run->mu);
+    if (existing.kind != run->record.kind || existing.params != run->record.params) {
+      return NotTheSameSaga(run->record, existing);
+    }
+  }
+  // Its handle says what the log says: its end, or, for a saga this process does not run (one that halted
+  // here), that the next open resumes it.
+  SAGADB_ASSIGN_OR_RETURN(Json params, ParseJson(existing.params, "saga params"));
+  SAGADB_ASSIGN_OR_RETURN(auto done, NewRun(existing, std::move(params), 0));
+  MutexLock lock(&done->mu);
+  done->complete = true;
+  const SagaRecord& r = done->record;
+  if (r.state == SagaState::kRunning || r.state == SagaState::kUnwinding) {
+    done->halted = Status::InvalidRequest("it is not running in this process");
+    return SagaHandle(done);
+  }
+  SagaResult result;
+  result.id = r.id;
+  result.state = r.state;
+  if (r.state == SagaState::kSucceeded && !r.output.empty()) {
+    SAGADB_ASSIGN_OR_RETURN(result.output, ParseJson(r.output, "saga output"));
+  }
+  if (r.error_node >= 0 && static_cast<size_t>(r.error_node) < done->qualified_names.size()) {
+    result.error_node = done->qualified_names[r.error_node];
+  }
+  if (r.state != SagaState::kSucceeded) result.error = Status::FromCode(r.error_code, r.error);
+  done->result = std::move(result);
+  return SagaHandle(done);
 }
 
 // ---------------------------------------------------------------------------------------------- start / resume
@@ -183,9 +254,27 @@ Result<SagaHandle> SagaExecutor::Start(const SagaDag& dag, Json params, const St
     MutexLock lock(&run->mu);
     run->record_durable = false;  // its first round creates it
   }
-  if (!Track(run, /*resumed=*/false)) {
-    Release();
-    return Status::InvalidRequest("the executor is shutting down");
+  std::shared_ptr<SagaRun> existing;
+  switch (Track(run, /*resumed=*/false, &existing)) {
+    case Tracked::kYes:
+      break;
+    case Tracked::kShuttingDown:
+      Release();
+      return Status::InvalidRequest("the executor is shutting down");
+    case Tracked::kTaken:
+      Release();
+      return StartedBefore(run, existing);
+  }
+  if (options.id) {
+    // The id is this run's now: no other Start of it can write until it ends. A saga that had it before is in
+    // the log, and is never overwritten.
+    auto before = log_.ReadRecord(*options.id);
+    if (before.ok() || !before.status().IsNotFound()) {
+      Untrack(run);
+      Release();
+      if (!before.ok()) return before.status();
+      return StartedBefore(run, *before);
+    }
   }
   // The first round runs here, so a saga whose steps are all local may be done before Start returns.
   driver_.Kick(run);
@@ -265,7 +354,14 @@ Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& hi
     MutexLock lock(&run->mu);
     run->first_round_done = true;  // it was written long ago
   }
-  if (!Track(run, /*resumed=*/true)) return Status::InvalidRequest("the executor is shutting down");
+  switch (Track(run, /*resumed=*/true)) {
+    case Tracked::kYes:
+      break;
+    case Tracked::kShuttingDown:
+      return Status::InvalidRequest("the executor is shutting down");
+    case Tracked::kTaken:
+      return Status::Internal(fmt::format("saga {} is resumed twice", run->id().ToString()));
+  }
   pool_.Submit([this, run] { driver_.Kick(run); });
   return SagaHandle(run);
 }

@@ -91,8 +91,17 @@ class SagaExecutor : private DriverHost {
   Result<std::shared_ptr<SagaRun>> NewRun(SagaRecord record, Json params, uint64_t next_seq);
   Status Admit(const StartOptions& options) EXCLUDES(mu_);
   void Release() EXCLUDES(mu_);
-  // Registers a run that is about to be scheduled; false when the executor is shutting down.
-  bool Track(const std::shared_ptr<SagaRun>& run, bool resumed) EXCLUDES(mu_);
+  enum class Tracked { kYes, kShuttingDown, kTaken };
+  // Registers a run that is about to be scheduled. kTaken: a run of the same id is registered already (given in
+  // `*existing`), and nothing was registered.
+  Tracked Track(const std::shared_ptr<SagaRun>& run, bool resumed, std::shared_ptr<SagaRun>* existing = nullptr)
+      EXCLUDES(mu_);
+  // Unregisters a run that Track registered and that never ran.
+  void Untrack(const std::shared_ptr<SagaRun>& run) EXCLUDES(mu_);
+  // Start with a caller's id that a saga already has (in flight here, or in the log): that saga's handle when
+  // `run` is the same saga (kind and params), Conflict otherwise. REQUIRES: neither run's lock is held.
+  Result<SagaHandle> StartedBefore(const std::shared_ptr<SagaRun>& run, const std::shared_ptr<SagaRun>& existing);
+  Result<SagaHandle> StartedBefore(const std::shared_ptr<SagaRun>& run, const SagaRecord& existing);
 
   // DriverHost.
   void Complete(const std::shared_ptr<SagaRun>& run, std::optional<SagaResult> result) override REQUIRES(run->mu);

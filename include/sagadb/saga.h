@@ -31,7 +31,11 @@ std::optional<SagaState> ParseSagaState(std::string_view text);
 struct StartOptions {
   // Wait this long for room under the in-flight limit instead of failing at once with Overloaded.
   std::optional<std::chrono::milliseconds> admission_wait;
-  // Use this id for the saga (default: a new random id). Lets a caller record the id before starting.
+  // Use this id for the saga (default: a new random id). Lets a caller record the id before starting, and
+  // start again after a crash without starting twice: an id names one saga, never overwritten. Starting an id
+  // that a saga has (in flight here, or in the log) gives that saga's handle when the kind and params are the
+  // same (its Wait reports how it ended; a saga of the log that this process does not run says that the next
+  // open resumes it), and Conflict otherwise.
   std::optional<Uuid> id;
 };
 
