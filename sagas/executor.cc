@@ -179,7 +179,7 @@ Result<SagaHandle> SagaExecutor::StartedBefore(const std::shared_ptr<SagaRun>& r
   SAGADB_ASSIGN_OR_RETURN(auto done, NewRun(existing, std::move(params), 0));
   MutexLock lock(&done->mu);
   done->complete = true;
-  const SagaRecord& r = done->record;
+  const SagaRecord& r = existing;  // what `done` holds (the analysis cannot follow an alias of done->record)
   if (r.state == SagaState::kRunning || r.state == SagaState::kUnwinding) {
     done->halted = Status::InvalidRequest("it is not running in this process");
     return SagaHandle(done);
