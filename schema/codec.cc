@@ -63,7 +63,7 @@ bool ReadOptionalId(const Vector<uint8_t>* v, std::optional<Uuid>* out, const ch
 class AlignedBytes {
  public:
   explicit AlignedBytes(std::string_view bytes) : view_(bytes) {
-    if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(uint64_t) == 0) return;
+    if (bytes.empty() || reinterpret_cast<uintptr_t>(bytes.data()) % alignof(uint64_t) == 0) return;
     copy_.resize((bytes.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t));
     std::memcpy(copy_.data(), bytes.data(), bytes.size());
     view_ = std::string_view(reinterpret_cast<const char*>(copy_.data()), bytes.size());
@@ -193,7 +193,8 @@ std::string Encode(const SagaRecord& r) {
 }
 
 bool DecodeHeader(std::string_view bytes, SagaHeader* out, std::string* why) {
-  const auto* r = VerifiedRoot<fb::Saga>(bytes, fb::SagaIdentifier(), why);
+  const AlignedBytes aligned(bytes);
+  const auto* r = VerifiedRoot<fb::Saga>(aligned.view(), fb::SagaIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::SagaState::MAX, "state", why)) return false;
@@ -280,7 +281,8 @@ std::string Encode(const SagaIndexEntry& r) {
 }
 
 bool Decode(std::string_view bytes, SagaIndexEntry* out, std::string* why) {
-  const auto* r = VerifiedRoot<fb::SagaIndexEntry>(bytes, fb::SagaIndexEntryIdentifier(), why);
+  const AlignedBytes aligned(bytes);
+  const auto* r = VerifiedRoot<fb::SagaIndexEntry>(aligned.view(), fb::SagaIndexEntryIdentifier(), why);
   if (r == nullptr) return false;
   out->state = static_cast<SagaState>(r->state());
   out->kind = Str(r->kind());

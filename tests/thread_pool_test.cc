@@ -76,10 +76,12 @@ TEST(ThreadPoolTest, SecondFollowUpGoesToAnotherThread) {
 }
 
 TEST(ThreadPoolTest, TasksFromOutsideAreSpreadOverThreads) {
-  ThreadPool pool(4);
+  // Declared before the pool, so that the pool's threads are joined before these go: a thread may still be
+  // inside arrive_and_wait when the latch opens and this test returns.
   std::latch all_started(4);
   std::mutex mu;
   std::set<std::thread::id> threads;
+  ThreadPool pool(4);
   for (int i = 0; i < 4; ++i) {
     pool.Submit([&] {
       {
