@@ -174,9 +174,11 @@ bool Kit::CrashCase(const std::string& id, const std::string& variant, const Fau
 
 namespace {
 
-// How many of `total` points must have stopped the run: a run can make a few writes fewer than the counted one
-// (parallel nodes share a write or not), so the last points may not exist in every run.
-uint64_t Enough(uint64_t total) { return total - std::min<uint64_t>(total, std::max<uint64_t>(2, total / 10)); }
+// How many of `total` points must have stopped the run. A run can make fewer writes than the counted one: the
+// outcomes of parallel external steps share a round or not, so a saga's rounds vary from run to run (an
+// instance-create with 11 disks made 3 to 10 in clean runs). Each case checks the hard rule (a run that
+// reached a point stopped there); this is the kit's check on itself, that most points were reached at all.
+uint64_t Enough(uint64_t total) { return std::max<uint64_t>(1, total / 2); }
 
 }  // namespace
 
