@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -196,7 +197,14 @@ json MeasureLongRun(const BenchConfig& c, const LongRunConfig& l) {
       for (uint64_t i = next++; i < l.sagas; i = next++) {
         auto hnd = (*cp)->CreateInstance(Request("long", i, l.disks));
         auto r = hnd.ok() ? hnd->Wait() : Result<SagaResult>(hnd.status());
-        if (!r.ok() || r->state != SagaState::kSucceeded) errors++;
+        if (!r.ok() || r->state != SagaState::kSucceeded) {
+          // The first few are said: a count alone does not tell a halted saga from a failed one.
+          if (errors++ < 5) {
+            std::fprintf(stderr, "long run: saga %llu: %s\n", static_cast<unsigned long long>(i),
+                         r.ok() ? fmt::format("{} at {}: {}", ToString(r->state), r->error_node, r->error.ToString()).c_str()
+                                : r.status().ToString().c_str());
+          }
+        }
         const uint64_t d = ++done;
         if (d % tenth != 0) continue;
         std::lock_guard lock(mu);

@@ -68,6 +68,7 @@ void SagaDriver::RunExternal(std::shared_ptr<SagaRun> run, uint32_t i, uint32_t 
       RecordFailure(*run, i, out.status(), attempt);
     }
     run->tasks--;
+    run->kicked = true;  // before the lock goes: see SagaRun::kicked
   }
   Kick(run);
 }
@@ -104,6 +105,7 @@ void SagaDriver::RunExternalUndo(std::shared_ptr<SagaRun> run, uint32_t i, uint3
       RecordUndoFailure(*run, i, st, attempt);
     }
     run->tasks--;
+    run->kicked = true;  // before the lock goes: see SagaRun::kicked
   }
   Kick(run);
 }

@@ -387,6 +387,7 @@ void SagaDriver::RetryAfter(const std::shared_ptr<SagaRun>& run, uint32_t i, std
     {
       MutexLock lock(&run->mu);
       run->tasks--;
+      run->kicked = true;  // before the lock goes: see SagaRun::kicked
       run->nodes[i].status = undo ? NodeStatus::kSucceeded : NodeStatus::kPending;
     }
     Kick(run);

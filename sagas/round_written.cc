@@ -143,6 +143,7 @@ void SagaDriver::Dropped(const std::shared_ptr<SagaRun>& run, Round& round, cons
     {
       MutexLock lock(&run->mu);
       run->tasks--;
+      run->kicked = true;  // before the lock goes: see SagaRun::kicked
     }
     Kick(run);
   });

@@ -92,7 +92,11 @@ class SagaRun {
   bool finishing GUARDED_BY(mu) = false;      // the final record goes out with the open round
   bool driving GUARDED_BY(mu) = false;        // a thread is building a round
   bool round_in_flight GUARDED_BY(mu) = false;  // a round is being written
-  bool kicked GUARDED_BY(mu) = false;         // something changed while a round was built or written
+  // Something changed while a round was built or written. A task that changes the saga (an external step's
+  // outcome, a retry falling due) sets it under the same lock, before it calls Kick: otherwise a driver that
+  // found nothing to do could take that lock between the change and the Kick, see no task left, and conclude
+  // that the saga cannot make progress.
+  bool kicked GUARDED_BY(mu) = false;
   int tasks GUARDED_BY(mu) = 0;               // external steps in flight and retries waiting on a timer
   uint32_t log_attempts GUARDED_BY(mu) = 0;   // consecutive rounds that failed to be written
   bool complete GUARDED_BY(mu) = false;
