@@ -255,26 +255,39 @@ Result<SagaHandle> SagaExecutor::Start(const SagaDag& dag, Json params, const St
     run->record_durable = false;  // its first round creates it
   }
   std::shared_ptr<SagaRun> existing;
-  switch (Track(run, /*resumed=*/false, &existing)) {
-    case Tracked::kYes:
-      break;
-    case Tracked::kShuttingDown:
-      Release();
-      return Status::InvalidRequest("the executor is shutting down");
-    case Tracked::kTaken:
-      Release();
-      return StartedBefore(run, existing);
-  }
-  if (options.id) {
-    // The id is this run's now: no other Start of it can write until it ends. A saga that had it before is in
-    // the log, and is never overwritten.
-    auto before = log_.ReadRecord(*options.id);
-    if (before.ok() || !before.status().IsNotFound()) {
-      Untrack(run);
-      Release();
-      if (!before.ok()) return before.status();
-      return StartedBefore(run, *before);
+  std::optional<Result<SagaRecord>> before;
+  {
+    // Starts take turns from the claim of their id to the look in the log, so that a run another caller finds
+    // under an id has always passed that look (one that found its id in the log is never seen). Only a caller's
+    // id is looked up: a new random one is not in the log.
+    MutexLock turn(&start_ids_mu_);
+    switch (Track(run, /*resumed=*/false, &existing)) {
+      case Tracked::kYes:
+        break;
+      case Tracked::kShuttingDown:
+        Release();
+        return Status::InvalidRequest("the executor is shutting down");
+      case Tracked::kTaken:
+        break;
     }
+    if (!existing && options.id) {
+      // The id is this run's now: no other Start of it can write until it ends. A saga that had it before is in
+      // the log, and is never overwritten.
+      auto found = log_.ReadRecord(*options.id);
+      if (found.ok() || !found.status().IsNotFound()) {
+        Untrack(run);
+        before = std::move(found);
+      }
+    }
+  }
+  if (existing) {
+    Release();
+    return StartedBefore(run, existing);
+  }
+  if (before) {
+    Release();
+    if (!before->ok()) return before->status();
+    return StartedBefore(run, **before);
   }
   // The first round runs here, so a saga whose steps are all local may be done before Start returns.
   driver_.Kick(run);

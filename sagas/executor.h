@@ -115,6 +115,8 @@ class SagaExecutor : private DriverHost {
   ExecutorCounters counters_;
 
   mutable Mutex mu_;
+  // Held by a Start with a caller's id from its claim in runs_ to its look in the log (taken before mu_).
+  Mutex start_ids_mu_ ACQUIRED_BEFORE(mu_);
   CondVar admission_cv_{&mu_};
   CondVar idle_cv_{&mu_};
   size_t in_flight_ GUARDED_BY(mu_) = 0;
