@@ -75,9 +75,11 @@ class AlignedBytes {
   std::string_view view_;
 };
 
-// REQUIRES: bytes is 8-byte aligned (AlignedBytes).
+// Takes AlignedBytes, not a view, so that no decoder can verify and read bytes in place. The root points into
+// `aligned`, which must outlive it.
 template <typename Root>
-const Root* VerifiedRoot(std::string_view bytes, const char* identifier, std::string* why) {
+const Root* VerifiedRoot(const AlignedBytes& aligned, const char* identifier, std::string* why) {
+  const std::string_view bytes = aligned.view();
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   if (bytes.size() < 8 || !flatbuffers::BufferHasIdentifier(data, identifier)) {
     *why = std::string("not a ") + identifier + " record (wrong size or file identifier)";
@@ -118,7 +120,7 @@ std::string Encode(const Instance& r) {
 
 bool Decode(std::string_view bytes, Instance* out, std::string* why) {
   const AlignedBytes aligned(bytes);
-  const auto* r = VerifiedRoot<fb::Instance>(aligned.view(), fb::InstanceIdentifier(), why);
+  const auto* r = VerifiedRoot<fb::Instance>(aligned, fb::InstanceIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::InstanceState::MAX, "state", why)) return false;
@@ -155,7 +157,7 @@ std::string Encode(const Disk& r) {
 
 bool Decode(std::string_view bytes, Disk* out, std::string* why) {
   const AlignedBytes aligned(bytes);
-  const auto* r = VerifiedRoot<fb::Disk>(aligned.view(), fb::DiskIdentifier(), why);
+  const auto* r = VerifiedRoot<fb::Disk>(aligned, fb::DiskIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::DiskState::MAX, "state", why)) return false;
@@ -194,7 +196,7 @@ std::string Encode(const SagaRecord& r) {
 
 bool DecodeHeader(std::string_view bytes, SagaHeader* out, std::string* why) {
   const AlignedBytes aligned(bytes);
-  const auto* r = VerifiedRoot<fb::Saga>(aligned.view(), fb::SagaIdentifier(), why);
+  const auto* r = VerifiedRoot<fb::Saga>(aligned, fb::SagaIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::SagaState::MAX, "state", why)) return false;
@@ -209,7 +211,7 @@ bool DecodeHeader(std::string_view bytes, SagaHeader* out, std::string* why) {
 
 bool Decode(std::string_view bytes, SagaRecord* out, std::string* why) {
   const AlignedBytes aligned(bytes);
-  const auto* r = VerifiedRoot<fb::Saga>(aligned.view(), fb::SagaIdentifier(), why);
+  const auto* r = VerifiedRoot<fb::Saga>(aligned, fb::SagaIdentifier(), why);
   if (r == nullptr) return false;
   if (!ReadId(r->id(), &out->id, "id", why)) return false;
   if (!InRange(r->state(), fb::SagaState::MAX, "state", why)) return false;
@@ -258,7 +260,7 @@ std::string Encode(const SagaEvent& r) {
 
 bool Decode(std::string_view bytes, SagaEvent* out, std::string* why) {
   const AlignedBytes aligned(bytes);
-  const auto* r = VerifiedRoot<fb::SagaEvent>(aligned.view(), fb::SagaEventIdentifier(), why);
+  const auto* r = VerifiedRoot<fb::SagaEvent>(aligned, fb::SagaEventIdentifier(), why);
   if (r == nullptr) return false;
   if (!InRange(r->type(), fb::EventType::MAX, "event type", why)) return false;
   out->node = r->node();
@@ -282,7 +284,7 @@ std::string Encode(const SagaIndexEntry& r) {
 
 bool Decode(std::string_view bytes, SagaIndexEntry* out, std::string* why) {
   const AlignedBytes aligned(bytes);
-  const auto* r = VerifiedRoot<fb::SagaIndexEntry>(aligned.view(), fb::SagaIndexEntryIdentifier(), why);
+  const auto* r = VerifiedRoot<fb::SagaIndexEntry>(aligned, fb::SagaIndexEntryIdentifier(), why);
   if (r == nullptr) return false;
   out->state = static_cast<SagaState>(r->state());
   out->kind = Str(r->kind());
