@@ -41,6 +41,17 @@ struct CutRecord {
 bool Crashed(const ChildExit& e) { return e.exited && e.code == kCrashExitCode; }
 bool Finished(const ChildExit& e) { return e.exited && e.code == 0; }
 
+ChildOrder Kit::RunOrder(const CasePaths& paths, const std::string& variant, const std::string& point) const {
+  ChildOrder order;
+  order.saga = saga_.name;
+  order.mode = "run";
+  order.world = paths.world;
+  order.point = point;
+  order.sagas = Slots(true);
+  order.fail_node = variant == "unwind" ? LastNode() : "";
+  return order;
+}
+
 std::vector<std::string> Kit::ChildArgv() const {
   std::vector<std::string> argv = options_.child_argv;
   if (argv.empty()) {
@@ -112,13 +123,7 @@ std::string Kit::RecoverAndCheck(const CasePaths& paths, const std::vector<SagaS
 Result<ChildResult> Kit::CountInChild(const std::string& variant) {
   if (auto it = counts_.find(variant); it != counts_.end()) return it->second;
   SAGADB_ASSIGN_OR_RETURN(CasePaths paths, NewCase(true));
-  ChildOrder order;
-  order.saga = saga_.name;
-  order.mode = "run";
-  order.world = paths.world;
-  order.sagas = Slots(true);
-  order.fail_node = variant == "unwind" ? LastNode() : "";
-  SAGADB_ASSIGN_OR_RETURN(ChildExit e, RunChild(paths, order));
+  SAGADB_ASSIGN_OR_RETURN(ChildExit e, RunChild(paths, RunOrder(paths, variant, "")));
   if (!Finished(e)) return Status::Internal(ChildTrouble(paths, e));
   SAGADB_ASSIGN_OR_RETURN(ChildResult r, ReadChildResult(paths.result));
   counts_[variant] = r;
@@ -132,13 +137,7 @@ bool Kit::CrashCase(const std::string& id, const std::string& variant, const Fau
     Fail(id, "", write, {paths.status().ToString()});
     return false;
   }
-  ChildOrder order;
-  order.saga = saga_.name;
-  order.mode = "run";
-  order.world = paths->world;
-  order.point = point.Id();
-  order.sagas = Slots(true);
-  order.fail_node = variant == "unwind" ? LastNode() : "";
+  const ChildOrder order = RunOrder(*paths, variant, point.Id());
   auto e = RunChild(*paths, order);
   if (!e.ok()) {
     Fail(id, "", write, {e.status().ToString()});

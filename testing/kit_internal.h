@@ -184,6 +184,9 @@ class Kit {
   // Without a point (n = 0), counts the writes and effects of the run into *counts.
   bool PowerLossCase(const std::string& case_id, const std::string& variant, const FaultPoint& point,
                      ChildResult* counts);
+  // The order of a child that runs the saga's slots in `paths`' world, stopping at the point with this id (none
+  // if empty); in the "unwind" variant the last node fails.
+  ChildOrder RunOrder(const CasePaths& paths, const std::string& variant, const std::string& point) const;
   // Starts the child of a case and waits for it.
   Result<ChildExit> RunChild(const CasePaths& paths, const ChildOrder& order);
   Result<ChildProcess> StartChild(const CasePaths& paths, const ChildOrder& order);

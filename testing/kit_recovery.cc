@@ -62,13 +62,7 @@ void Kit::RecoveryCrashFrom(const std::string& base, const FaultPoint& first, co
                             std::atomic<int>* recovery_crashes) {
   auto paths = NewCase(true);
   if (!paths.ok()) return Fail(base, "", first.n, {paths.status().ToString()});
-  ChildOrder order;
-  order.saga = saga_.name;
-  order.mode = "run";
-  order.world = paths->world;
-  order.point = first.Id();
-  order.sagas = Slots(true);
-  order.fail_node = variant == "unwind" ? LastNode() : "";
+  const ChildOrder order = RunOrder(*paths, variant, first.Id());
   auto e = RunChild(*paths, order);
   if (!e.ok() || !Crashed(*e)) {
     if (!e.ok() || !Finished(*e)) Fail(base, "", first.n, {e.ok() ? ChildTrouble(*paths, *e) : e.status().ToString()});
