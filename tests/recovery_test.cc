@@ -71,7 +71,8 @@ class RecoveryTest : public ::testing::Test {
   // run makes when n is 0.
   // Opens the store without recovery (so earlier interrupted sagas stay interrupted), runs the sample saga with
   // writes failing from number `n` of this session on (0: none), and returns its id (nil if even its record
-  // was lost). *writes gets the number of writes the session made.
+  // was lost). *writes gets the number of writes the session made. The sample saga takes 2 to 4 rounds (how
+  // its external steps' outcomes fall into rounds varies), so only n = 2 interrupts it for certain.
   Uuid Interrupt(uint64_t n, const std::string& tag, const std::shared_ptr<FaultPlan>& plan, uint64_t* writes) {
     std::unique_ptr<Store> store = OpenStore();
     if (store == nullptr) return Uuid();
@@ -160,7 +161,7 @@ TEST_F(RecoveryTest, EveryInterruptionPointOfAnUnwindFinishesTheUnwind) {
 }
 
 TEST_F(RecoveryTest, UnknownActionMarksOnlyThatSagaStuck) {
-  Uuid interrupted = Interrupt(3, "unk", nullptr, nullptr);
+  Uuid interrupted = Interrupt(2, "unk", nullptr, nullptr);
   ASSERT_FALSE(interrupted.IsNil());
   Uuid other = Interrupt(4, "oth", nullptr, nullptr);
   // Rewrite the first saga's DAG to name an action nobody registered.
@@ -184,9 +185,9 @@ TEST_F(RecoveryTest, UnknownActionMarksOnlyThatSagaStuck) {
 }
 
 TEST_F(RecoveryTest, ImpossibleOrCorruptLogMarksTheSagaStuckWithoutCrashing) {
-  Uuid impossible = Interrupt(3, "imp", nullptr, nullptr);
-  Uuid corrupt = Interrupt(3, "cor", nullptr, nullptr);
-  Uuid fine = Interrupt(3, "fin", nullptr, nullptr);
+  Uuid impossible = Interrupt(2, "imp", nullptr, nullptr);
+  Uuid corrupt = Interrupt(2, "cor", nullptr, nullptr);
+  Uuid fine = Interrupt(2, "fin", nullptr, nullptr);
   {
     std::unique_ptr<Store> store = OpenStore();
     ASSERT_NE(store, nullptr);
