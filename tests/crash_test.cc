@@ -42,7 +42,9 @@ TEST(CrashTest, SagaCrashedBeforeOrAfterAnyWriteOrEffectIsFinishedByRecovery) {
   o.only = "crash/forward";
   KitReport r = RunKitInTest(SampleSagaUnderTest(), o);
   ExpectCrashedEverywhere(r, "crash/forward");
-  EXPECT_GT(r.writes, 2u);
+  // Rounds: the first holds the saga's creation and the `started` records, the last the outcomes and the end.
+  // When c and sub.y finish close together their outcomes share a round, so a run makes two writes or more.
+  EXPECT_GE(r.writes, 2u);
   EXPECT_EQ(r.effects, 2u);  // c and sub.y
   ASSERT_NE(r.FindCase("crash/forward/before-write-1"), nullptr);
   EXPECT_EQ(r.FindCase("crash/forward/before-write-1")->outcome, "absent");
