@@ -16,12 +16,13 @@ std::string_view ToString(Code code) {
     case Code::kIOError: return "IOError";
     case Code::kInternal: return "Internal";
     case Code::kNoSpace: return "NoSpace";
+    case Code::kCancelled: return "Cancelled";
   }
   return "Unknown";
 }
 
 Status Status::FromCode(uint8_t code, std::string msg) {
-  if (code == 0 || code > static_cast<uint8_t>(Code::kNoSpace)) return Internal(std::move(msg));
+  if (code == 0 || code > static_cast<uint8_t>(Code::kCancelled)) return Internal(std::move(msg));
   return Status(static_cast<Code>(code), std::move(msg));
 }
 

@@ -44,7 +44,7 @@ Result<std::unique_ptr<Database>> OpenDatabase(const DatabaseOptions& options,
     if (!st.ok()) return Status::InvalidRequest(fmt::format("domain {}: {}", domain->name(), st.message()));
   }
   SAGADB_ASSIGN_OR_RETURN(impl->store_, Store::Open(config));
-  if (impl->store_->schema_version() < kSchemaVersion) {
+  if (impl->store_->schema_version() < 2) {
     // A database written before the saga index: build it, once, before recovery reads it.
     const auto start = std::chrono::steady_clock::now();
     IndexBuildReport built;
@@ -60,11 +60,16 @@ Result<std::unique_ptr<Database>> OpenDatabase(const DatabaseOptions& options,
                                       built.resumed ? ", resuming an interrupted build" : ""));
     }
   }
+  if (impl->store_->schema_version() < kSchemaVersion) {
+    // Version 3 adds only values a version-2 sagadb must not meet: say so before any can be written.
+    SAGADB_RETURN_IF_ERROR(impl->store_->CommitSchemaVersion(Batch(), kSchemaVersion));
+  }
   impl->executor_ = std::make_unique<SagaExecutor>(impl->store_.get(), &impl->locks_, &impl->registry_,
                                                    options.executor, options.logger);
   std::unique_ptr<Database> db(new Database(std::move(impl)));
   DatabaseImpl& i = *db->impl_;
-  SAGADB_RETURN_IF_ERROR(RecoverAtOpen(*i.executor_, i.registry_, options.wait_for_recovery, options.logger, &i.report_));
+  SAGADB_RETURN_IF_ERROR(RecoverAtOpen(*i.executor_, i.registry_, options.wait_for_recovery,
+                                       options.retry_paused_at_open, options.logger, &i.report_));
   if (options.retention.enabled) {
     i.retention_ = std::make_unique<RetentionTask>(i.store_.get(), &i.prune_mu_, options.retention, options.logger);
     i.retention_->Start();
@@ -89,6 +94,18 @@ Result<SagaHandle> Database::Start(const SagaDag& dag, Json params, const StartO
 
 Result<SagaResult> Database::Run(const SagaDag& dag, Json params, const StartOptions& options) {
   return impl_->executor().Run(dag, std::move(params), options);
+}
+
+Result<SagaState> Database::Cancel(const Uuid& saga, const OperatorRequest& request) {
+  return impl_->executor().Cancel(saga, request);
+}
+
+Result<SagaHandle> Database::Resume(const Uuid& saga, const OperatorRequest& request) {
+  return impl_->executor().ResumeSaga(saga, request);
+}
+
+Result<SagaState> Database::Abandon(const Uuid& saga, AbandonKind kind, const OperatorRequest& request) {
+  return impl_->executor().Abandon(saga, kind, request);
 }
 
 Result<std::string> Database::Read(std::string_view table, std::string_view key) const {

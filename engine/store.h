@@ -65,7 +65,9 @@ namespace sagadb {
 //   1  the saga log (records and events) and the domain tables
 //   2  and the saga index (log/saga_index.h). A version-1 database keeps saying 1 until its first read-write
 //      open by this build has built the index (log/index_migration.h); inspection opens read it without one.
-inline constexpr uint32_t kSchemaVersion = 2;
+//   3  and the `paused` saga state and operator events (cancel, resume, abandon), which a version-2 sagadb
+//      would take for corruption. Nothing to migrate: a read-write open moves a version-2 database on.
+inline constexpr uint32_t kSchemaVersion = 3;
 
 // The engine's own tables.
 inline constexpr TableId kMetaTable = 0;        // schema version, database id, open generation, domain tables

@@ -42,6 +42,7 @@ class Replayer {
     if (le.seq < hist_.next_seq) return fail("sequence numbers out of order");
     hist_.next_seq = le.seq + 1;
     hist_.events++;
+    if (e.type == EventType::kOperator) return ApplyOperator(e, fail);
     if (e.node >= rec_.nodes.size()) return fail("no such node");
     if (rec_.nodes[e.node].kind != NodeKind::kAction) return fail("only action nodes have events");
     for (uint32_t d : rec_.nodes[e.node].deps) {
@@ -75,7 +76,7 @@ class Replayer {
       case EventType::kUndoStarted:
       case EventType::kUndoFinished:
       case EventType::kUndoFailed:
-        if (hist_.first_failed < 0) return fail("an undo, but no node has failed");
+        if (hist_.first_failed < 0 && !hist_.cancelled) return fail("an undo, but no node has failed");
         if (e.type == EventType::kUndoStarted ? s != LoggedStatus::kSucceeded
                                               : (s != LoggedStatus::kSucceeded && s != LoggedStatus::kUndoStarted)) {
           return fail(fmt::format("node is {}", ToString(s)));
@@ -91,6 +92,8 @@ class Replayer {
           hist_.undo_failed = static_cast<int32_t>(e.node);
         }
         break;
+      case EventType::kOperator:
+        break;  // handled above
     }
     if (n.start_ns == 0) n.start_ns = e.start_ns != 0 ? e.start_ns : e.time_ns;
     n.end_ns = e.time_ns;
@@ -100,6 +103,29 @@ class Replayer {
   SagaHistory Take() { return std::move(hist_); }
 
  private:
+  template <typename Fail>
+  Status ApplyOperator(const SagaEvent& e, const Fail& fail) {
+    switch (e.op) {
+      case OperatorOp::kCancel:
+        if (!hist_.cancelled) hist_.cancel_error = CancelMessage(e.actor, e.reason);
+        hist_.cancelled = true;
+        return Status::OK();
+      case OperatorOp::kResume:
+        if (hist_.undo_failed < 0) return fail("a resume, but no undo has failed");
+        for (NodeHistory& n : hist_.nodes) {
+          if (n.status == LoggedStatus::kUndoFailed) n.status = LoggedStatus::kSucceeded;
+        }
+        hist_.undo_failed = -1;
+        hist_.resumes++;
+        return Status::OK();
+      case OperatorOp::kAbandon:
+        return Status::OK();  // the record says abandoned; any log may precede it
+      case OperatorOp::kNone:
+        break;
+    }
+    return fail("an operator event without an action");
+  }
+
   // Whether node i has succeeded as far as its dependants are concerned.
   bool Succeeded(uint32_t i, int depth = 0) const {
     const DagNode& node = rec_.nodes[i];
@@ -148,6 +174,10 @@ class Replayer {
 
 }  // namespace
 
+std::string CancelMessage(std::string_view actor, std::string_view reason) {
+  return reason.empty() ? fmt::format("cancelled by {}", actor) : fmt::format("cancelled by {}: {}", actor, reason);
+}
+
 Result<SagaHistory> ReplaySagaLog(const SagaRecord& record, const std::vector<LoggedEvent>& events) {
   Replayer r(record);
   for (const auto& e : events) SAGADB_RETURN_IF_ERROR(r.Apply(e));
@@ -159,7 +189,7 @@ Result<SagaState> StateFromLog(const SagaRecord& record, const SagaHistory& h) {
     return Status::Corruption(
         fmt::format("saga {} is cached as {} but {}", record.id.ToString(), ToString(record.state), why));
   };
-  const bool failed = h.first_failed >= 0;
+  const bool failed = h.first_failed >= 0 || h.cancelled;
   const bool undo_failed = h.undo_failed >= 0;
   switch (record.state) {
     case SagaState::kRunning:
@@ -175,7 +205,7 @@ Result<SagaState> StateFromLog(const SagaRecord& record, const SagaHistory& h) {
       }
       return SagaState::kSucceeded;
     case SagaState::kFailed:
-      if (!failed) return disagree("no node failed");
+      if (!failed) return disagree("no node failed and it was not cancelled");
       for (size_t i = 0; i < h.nodes.size(); ++i) {
         LoggedStatus s = h.nodes[i].status;
         if (s != LoggedStatus::kPending && s != LoggedStatus::kFailed && s != LoggedStatus::kUndone) {
@@ -183,6 +213,9 @@ Result<SagaState> StateFromLog(const SagaRecord& record, const SagaHistory& h) {
         }
       }
       return SagaState::kFailed;
+    case SagaState::kPaused:
+      if (!undo_failed) return disagree("no undo has failed");
+      return SagaState::kPaused;
     case SagaState::kStuck:
     case SagaState::kAbandoned:
       return record.state;  // an operator's business; any log is possible

@@ -12,6 +12,8 @@
 //   undo events only after some node failed, and only once no child is succeeded, started or being undone
 //   (a child that never started, failed, or was undone is fine);
 //   no events for constant or subsaga nodes; node indexes within the DAG.
+// Operator events name no node: a cancel lets the unwind begin as a failure does; a resume (only after an undo
+// failed) puts every node whose undo failed back to succeeded, so its undo runs again; an abandon ends the log.
 // Recovery marks a saga whose log fails replay `stuck` with the reason; `check` reports it.
 #pragma once
 
@@ -48,14 +50,21 @@ struct SagaHistory {
   uint64_t next_seq = 1;           // the sequence number the next event gets
   size_t events = 0;
   int32_t first_failed = -1;       // the node whose failure began the unwind
-  int32_t undo_failed = -1;        // a node whose undo failed
+  int32_t undo_failed = -1;        // a node whose undo failed (since the last resume)
+  bool cancelled = false;          // an operator cancelled the saga
+  std::string cancel_error;        // "cancelled by <actor>: <reason>", what the saga ends with
+  uint32_t resumes = 0;            // operator (or open) resumes of a paused or stuck unwind
 };
+
+// The error a cancelled saga ends with: "cancelled by alice: <reason>".
+std::string CancelMessage(std::string_view actor, std::string_view reason);
 
 // Replays `events` over the record's DAG. Corruption describing the first impossible event otherwise.
 Result<SagaHistory> ReplaySagaLog(const SagaRecord& record, const std::vector<LoggedEvent>& events);
 
 // The state the log implies for a saga whose cached record says `cached`: Running if no node failed, Unwinding
-// once one has, Stuck once an undo failed; a final cached state stays as it is if the log agrees with it.
+// once one has (or the saga was cancelled), Paused or Stuck once an undo failed; a final cached state stays as
+// it is if the log agrees with it.
 // Corruption if the record and the log disagree.
 Result<SagaState> StateFromLog(const SagaRecord& record, const SagaHistory& history);
 

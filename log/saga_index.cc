@@ -24,6 +24,7 @@ std::string Hex(std::string_view bytes) {
 }  // namespace
 
 bool IsFinished(SagaState state) {
+  // Stuck and paused sagas stay in flight: an operator, or the next open, is to act on them.
   return state == SagaState::kSucceeded || state == SagaState::kFailed || state == SagaState::kAbandoned;
 }
 

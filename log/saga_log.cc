@@ -102,21 +102,4 @@ Status SagaLog::MarkStuck(SagaRecord record, std::string_view reason) const {
   return store_->Write(batch);
 }
 
-Result<SagaRecord> SagaLog::Abandon(const Uuid& id, std::string_view reason) const {
-  SAGADB_ASSIGN_OR_RETURN(SagaRecord r, ReadRecord(id));
-  if (r.state != SagaState::kStuck && r.state != SagaState::kRunning && r.state != SagaState::kUnwinding) {
-    return Status::InvalidRequest(
-        fmt::format("saga {} is {}; only a stuck or running saga can be abandoned", id.ToString(), ToString(r.state)));
-  }
-  const std::string previous = r.error.empty() ? std::string(ToString(r.state)) : r.error;
-  r.state = SagaState::kAbandoned;
-  r.error = fmt::format("abandoned by an operator: {} (was: {})", reason, previous);
-  r.modified_ns = r.finished_ns = NowNs();
-  r.generation++;
-  Batch batch;
-  StageRecord(&batch, r);
-  SAGADB_RETURN_IF_ERROR(store_->Write(batch));
-  return r;
-}
-
 }  // namespace sagadb

@@ -11,8 +11,9 @@
 // history, `check` for all of it.
 //
 // Writers: a running saga's events and record go through its CommitQueue (log/commit_queue.h), which numbers
-// the events and stages them here (StageRecord, StageEvent); recovery's stuck mark and an operator's abandon are
-// the one-shot writes below. Each is one synced batch. Retention (log/prune.h) removes finished sagas whole.
+// the events and stages them here (StageRecord, StageEvent); recovery's stuck mark and the operator actions on
+// a saga that is not executing (cancel, resume, abandon: log/operator_log.cc) are the one-shot writes below.
+// Each is one synced batch. Retention (log/prune.h) removes finished sagas whole.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -32,6 +33,15 @@
 #include "schema/records.h"
 
 namespace sagadb {
+
+// Operator actions (log/operator_log.cc). A request names who asks (not empty) and why, within these sizes.
+inline constexpr size_t kMaxOperatorActor = 256;
+inline constexpr size_t kMaxOperatorReason = 4096;
+Status CheckOperatorRequest(const OperatorRequest& request);
+// The event an operator action writes to the saga's log.
+SagaEvent OperatorEvent(OperatorOp op, const OperatorRequest& request, AbandonKind kind = AbandonKind::kOperator);
+// A running saga's record as a cancel leaves it: unwinding, with the cancel as its error.
+void MarkCancelled(SagaRecord* record, const OperatorRequest& request);
 
 // saga_events key: saga id (16 bytes) + sequence (8 bytes, big-endian), so a saga's events sort in order.
 std::string SagaEventKey(const Uuid& saga, uint64_t seq);
@@ -62,13 +72,30 @@ class SagaLog {
   // Recovery: the saga cannot be resumed (its log is impossible or its record damaged). It becomes `stuck` with
   // the reason, in one synced write; its log stays as it is, for an operator.
   Status MarkStuck(SagaRecord record, std::string_view reason) const;
-  // An operator gives up on a stuck, running or unwinding saga: it becomes `abandoned`, with the reason, in one
-  // synced write. NotFound for no such saga; InvalidRequest naming its state for any other.
-  Result<SagaRecord> Abandon(const Uuid& id, std::string_view reason) const;
+  // Operator actions on a saga that nothing is executing (the caller makes sure: the executor, or the tool that
+  // holds the database without running sagas). Each writes the operator event and the record in one synced
+  // batch, or nothing. NotFound for no such saga; InvalidRequest (naming the state) for one it does not apply to.
+  //
+  // Cancel: a running saga becomes unwinding (the next open, or Resume below, unwinds it); one that is unwinding,
+  // paused or stuck already is returned as it is, with nothing written (cancelling twice is harmless).
+  Result<SagaRecord> Cancel(const Uuid& id, const OperatorRequest& request) const;
+  // Resume: a paused or stuck saga whose undo failed becomes unwinding again, its failed undos to be retried;
+  // returns the record and its replayed history, ready for SagaExecutor::Resume. Refused (nothing written) if
+  // its log cannot be replayed or no undo failed (a saga recovery marked stuck for a damaged log).
+  struct Resumed {
+    SagaRecord record;
+    SagaHistory history;
+  };
+  Result<Resumed> Resume(const Uuid& id, const OperatorRequest& request) const;
+  // Abandon: an operator gives up on a saga that has not finished; it becomes `abandoned`.
+  Result<SagaRecord> Abandon(const Uuid& id, AbandonKind kind, const OperatorRequest& request) const;
 
   Store* store() const { return store_; }
 
  private:
+  // Writes `event` after the saga's last event, with `record`, in one synced batch.
+  Status AppendOperatorEvent(const SagaRecord& record, const SagaEvent& event, uint64_t seq) const;
+  Result<uint64_t> NextSeq(const Uuid& id) const;
   // A saga record's bytes; NotFound names the saga.
   Result<std::string> ReadRecordBytes(const Uuid& id, const Snapshot* snapshot) const;
 

@@ -31,17 +31,18 @@ std::string Unresumable(const SagaRecord& record, const ActionRegistry& registry
 
 std::string RecoveryReport::Summary() const {
   return fmt::format(
-      "recovery: scanned {} sagas in flight; resumed {} forward, {} unwinding; marked {} stuck; {} unreadable; ended {} "
-      "succeeded, {} failed, {} stuck, {} halted; load {:.3f}s, finish {:.3f}s",
-      scanned, resumed_forward.size(), resumed_unwinding.size(), marked_stuck.size(), unreadable.size(),
-      finished_succeeded.size(), finished_failed.size(), finished_stuck.size(), halted.size(), load_seconds,
-      finish_seconds) +
+      "recovery: scanned {} sagas in flight; resumed {} forward, {} unwinding, {} paused; marked {} stuck; {} "
+      "unreadable; ended {} succeeded, {} failed, {} paused, {} stuck, {} halted; load {:.3f}s, finish {:.3f}s",
+      scanned, resumed_forward.size(), resumed_unwinding.size(), retried_paused.size(), marked_stuck.size(),
+      unreadable.size(), finished_succeeded.size(), finished_failed.size(), finished_paused.size(),
+      finished_stuck.size(), halted.size(), load_seconds, finish_seconds) +
+         (paused_left.empty() ? std::string() : fmt::format("; {} paused left as they are", paused_left.size())) +
          (indexed > 0 ? fmt::format(" (first built the saga index of {} sagas in {:.3f}s)", indexed, index_seconds)
                       : std::string());
 }
 
 Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, RecoveryReport* report,
-                    std::vector<SagaHandle>* handles) {
+                    std::vector<SagaHandle>* handles, bool retry_paused) {
   const auto start = SteadyClock::now();
   const SagaLog& log = executor.log();
   struct Pending {
@@ -49,6 +50,7 @@ Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, Reco
     SagaHistory history;
   };
   std::vector<Pending> resumable;
+  std::vector<Uuid> paused;
 
   // The in-flight entries of the index name every saga that may need resuming (they are written with the
   // records), so the cost of this loop is the sagas in flight, not the history.
@@ -56,6 +58,7 @@ Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, Reco
   for (active.SeekToFirst(); active.Valid(); active.Next()) {
     report->scanned++;
     const SagaState indexed = active.entry().state;
+    if (indexed == SagaState::kPaused && retry_paused) paused.push_back(active.id());
     if (indexed != SagaState::kRunning && indexed != SagaState::kUnwinding) continue;
     auto read = log.ReadRecord(active.id());
     if (!read.ok()) {
@@ -102,7 +105,7 @@ Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, Reco
 
   for (Pending& p : resumable) {
     const Uuid id = p.record.id;
-    const bool unwinding = p.history.first_failed >= 0;
+    const bool unwinding = p.history.first_failed >= 0 || p.history.cancelled;
     auto handle = executor.Resume(std::move(p.record), p.history);
     if (!handle.ok()) {
       // Validation passed but the executor refused it (a damaged DAG, say): the saga needs an operator.
@@ -113,6 +116,17 @@ Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, Reco
       continue;
     }
     (unwinding ? report->resumed_unwinding : report->resumed_forward).push_back(id);
+    handles->push_back(*handle);
+  }
+  // Paused sagas: what made their undo fail may have passed. Each retry is an operator event of the open's.
+  for (const Uuid& id : paused) {
+    auto handle = executor.ResumeSaga(id, OperatorRequest{"sagadb", "retried at open"});
+    if (!handle.ok()) {
+      if (handle.status().code() != Code::kInvalidRequest) return handle.status();
+      report->paused_left.push_back(fmt::format("{}: {}", id.ToString(), handle.status().message()));
+      continue;
+    }
+    report->retried_paused.push_back(id);
     handles->push_back(*handle);
   }
   report->finish_seconds = SecondsSince(start);
@@ -129,6 +143,8 @@ void WaitForRecoveredSagas(const std::vector<SagaHandle>& handles, RecoveryRepor
       report->finished_succeeded.push_back(h.id());
     } else if (r->state == SagaState::kFailed) {
       report->finished_failed.push_back(h.id());
+    } else if (r->state == SagaState::kPaused) {
+      report->finished_paused.push_back(h.id());
     } else {
       report->finished_stuck.push_back(h.id());
     }
@@ -136,10 +152,10 @@ void WaitForRecoveredSagas(const std::vector<SagaHandle>& handles, RecoveryRepor
   report->finish_seconds += SecondsSince(start);
 }
 
-Status RecoverAtOpen(SagaExecutor& executor, const ActionRegistry& registry, bool wait, Logger* logger,
-                     RecoveryReport* report) {
+Status RecoverAtOpen(SagaExecutor& executor, const ActionRegistry& registry, bool wait, bool retry_paused,
+                     Logger* logger, RecoveryReport* report) {
   std::vector<SagaHandle> handles;
-  SAGADB_RETURN_IF_ERROR(RecoverSagas(executor, registry, report, &handles));
+  SAGADB_RETURN_IF_ERROR(RecoverSagas(executor, registry, report, &handles, retry_paused));
   if (wait) WaitForRecoveredSagas(handles, report);
   if (logger != nullptr && (!report->empty() || !report->unreadable.empty())) {
     logger->Log(report->marked_stuck.empty() && report->unreadable.empty() ? LogLevel::kInfo : LogLevel::kWarning,

@@ -29,16 +29,17 @@
 
 namespace sagadb {
 
-// Resumes every interrupted saga on `executor` and returns handles to them in `handles`.
+// Resumes every interrupted saga on `executor` and returns handles to them in `handles`; with `retry_paused`,
+// paused sagas too (SagaExecutor::ResumeSaga, logged as a resume by "sagadb").
 Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, RecoveryReport* report,
-                    std::vector<SagaHandle>* handles);
+                    std::vector<SagaHandle>* handles, bool retry_paused = true);
 
 // Waits for the handles RecoverSagas returned and records how each saga ended.
 void WaitForRecoveredSagas(const std::vector<SagaHandle>& handles, RecoveryReport* report);
 
 // What every open does: RecoverSagas, then (if `wait`) WaitForRecoveredSagas, then tells `logger` (if any) the
 // summary when there was anything to recover.
-Status RecoverAtOpen(SagaExecutor& executor, const ActionRegistry& registry, bool wait, Logger* logger,
-                     RecoveryReport* report);
+Status RecoverAtOpen(SagaExecutor& executor, const ActionRegistry& registry, bool wait, bool retry_paused,
+                     Logger* logger, RecoveryReport* report);
 
 }  // namespace sagadb

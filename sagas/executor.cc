@@ -348,15 +348,20 @@ Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& hi
     for (uint32_t i = 0; i < rec.nodes.size(); ++i) {
       if (IsAction(rec.nodes[i])) run->nodes[i].status = actual[i];
     }
-    if (history.first_failed >= 0) {
+    if (history.first_failed >= 0 || history.cancelled) {
       run->mode = SagaState::kUnwinding;
       run->failing = true;
       rec.state = SagaState::kUnwinding;
-      if (rec.error_node < 0) {
-        const NodeHistory& f = history.nodes[history.first_failed];
-        rec.error_node = history.first_failed;
-        rec.error_code = f.error_code;
-        rec.error = f.error;
+      if (rec.error_node < 0 && rec.error_code == 0) {
+        if (history.first_failed >= 0) {
+          const NodeHistory& f = history.nodes[history.first_failed];
+          rec.error_node = history.first_failed;
+          rec.error_code = f.error_code;
+          rec.error = f.error;
+        } else {
+          rec.error_code = static_cast<uint8_t>(Code::kCancelled);
+          rec.error = history.cancel_error;
+        }
       }
     } else {
       run->mode = SagaState::kRunning;
@@ -392,6 +397,8 @@ void SagaExecutor::Complete(const std::shared_ptr<SagaRun>& run, std::optional<S
     counters_.succeeded++;
   } else if (run->result->state == SagaState::kFailed) {
     counters_.failed++;
+  } else if (run->result->state == SagaState::kPaused) {
+    counters_.paused++;
   } else {
     counters_.stuck++;
   }

@@ -19,8 +19,9 @@
 // them.
 //
 // Failures: a forward action failing transiently is retried (ExecutorOptions::forward_retry) before the saga
-// unwinds; an undo failing transiently is retried with exponential backoff (undo_retry); a permanent undo error
-// or exhausted retries make the saga `stuck`, durably, naming the node and the error. A write of the log itself
+// unwinds; an undo failing transiently is retried with exponential backoff (undo_retry). When those retries run
+// out the saga is `paused`, durably, naming the node and the error (the next open and an operator's resume retry
+// it); a permanent undo error makes it `stuck`. A write of the log itself
 // that keeps failing halts the saga in memory (Wait returns the error); it stays `running`/`unwinding` in the
 // database and recovery resumes it at the next open. Every backoff is a timed task: no thread sleeps.
 //
@@ -71,6 +72,23 @@ class SagaExecutor : private DriverHost {
   // and every action of the DAG is registered.
   Result<SagaHandle> Resume(SagaRecord record, const SagaHistory& history) EXCLUDES(mu_);
 
+  // Operator controls (sagas/operator_controls.cc). Each is logged as an operator event of the saga, with the
+  // request's actor and reason; a refused request writes nothing.
+  //
+  // Cancel: a running saga unwinds from where it is (steps in flight finish, then are undone). Returns once the
+  // cancel is durable: a crash after that still ends in a complete unwind. Returns the state it leaves the saga
+  // in: unwinding; for a saga unwinding, paused or stuck already, that state, with nothing written.
+  // InvalidRequest for a saga that has ended; NotFound for none.
+  Result<SagaState> Cancel(const Uuid& id, const OperatorRequest& request) EXCLUDES(mu_, start_ids_mu_);
+  // Resume: a paused or stuck saga retries its failed undos and goes on unwinding; its handle says how that
+  // ends. A saga resumed already gives the same handle. Refused if it is in another state, its log cannot be
+  // replayed, or it names an action this program does not know.
+  Result<SagaHandle> ResumeSaga(const Uuid& id, const OperatorRequest& request) EXCLUDES(mu_, start_ids_mu_);
+  // Abandon: an operator gives up on a saga that has not ended and that this executor is not running (paused,
+  // stuck, or halted); it becomes `abandoned` and nothing more is done for it.
+  Result<SagaState> Abandon(const Uuid& id, AbandonKind kind, const OperatorRequest& request)
+      EXCLUDES(mu_, start_ids_mu_);
+
   // Blocks until no saga is executing.
   void WaitIdle() EXCLUDES(mu_);
   size_t in_flight() const EXCLUDES(mu_);
@@ -89,6 +107,8 @@ class SagaExecutor : private DriverHost {
 
  private:
   Result<std::shared_ptr<SagaRun>> NewRun(SagaRecord record, Json params, uint64_t next_seq);
+  // The run of a saga this executor is executing, or null.
+  std::shared_ptr<SagaRun> Executing(const Uuid& id) const EXCLUDES(mu_);
   Status Admit(const StartOptions& options) EXCLUDES(mu_);
   void Release() EXCLUDES(mu_);
   enum class Tracked { kYes, kShuttingDown, kTaken };

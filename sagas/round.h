@@ -43,6 +43,7 @@ namespace sagadb {
 // The executor's counters, bumped without a lock.
 struct ExecutorCounters {
   std::atomic<uint64_t> started{0}, resumed{0}, succeeded{0}, failed{0}, stuck{0}, halted{0}, rejected{0};
+  std::atomic<uint64_t> paused{0}, cancelled{0};
   std::atomic<uint64_t> action_retries{0}, undo_retries{0}, log_retries{0}, lock_conflict_retries{0};
   std::atomic<uint64_t> rounds{0};
   ExecutorStats Snapshot() const;
@@ -86,6 +87,7 @@ class SagaDriver {
     std::vector<uint32_t> undo_starting;     // external undos whose `undo_started` is in `events`
     std::vector<uint32_t> launch;            // external steps to run once the round is written (or at once)
     std::vector<uint32_t> launch_undo;
+    bool cancel = false;                     // the operator's cancel is in `events`
   };
 
   // Kicks on the pool (on this thread next, if it is a pool thread).
@@ -115,7 +117,8 @@ class SagaDriver {
 
   // The node failed for good: its `failed` joins the next round with the saga record now unwinding.
   void RecordFailure(SagaRun& run, uint32_t node, const Status& error, uint32_t attempts) REQUIRES(run.mu);
-  // Its undo failed for good: `undo_failed` joins the next round with the record now stuck.
+  // Its undo failed for good, or (`error` retryable) its retries ran out: `undo_failed` joins the next round
+  // with the record now stuck, or paused.
   void RecordUndoFailure(SagaRun& run, uint32_t node, const Status& error, uint32_t attempts) REQUIRES(run.mu);
   // A step that failed transiently runs again after `delay`: the node waits (a task of the run) until then.
   void RetryAfter(const std::shared_ptr<SagaRun>& run, uint32_t node, std::chrono::microseconds delay)

@@ -109,6 +109,11 @@ bool SagaDriver::Build(const std::shared_ptr<SagaRun>& run, Round* round) {
 }
 
 void SagaDriver::CollectOutcomes(SagaRun& run, Round* round) {
+  if (run.cancel && !run.cancel_in_round) {
+    run.cancel_in_round = true;
+    round->events.push_back(*run.cancel);
+    round->cancel = true;
+  }
   for (uint32_t i = 0; i < run.nodes.size(); ++i) {
     NodeRt& n = run.nodes[i];
     if (!n.outcome || n.outcome_in_round) continue;
@@ -217,9 +222,10 @@ void SagaDriver::Finish(SagaRun& r, SagaState state, Round* round) {
     }
     if (sinks == 1) result.output = *r.nodes[last].output;
     record.output = result.output.dump();
-  } else if (record.error_node >= 0) {
-    result.error_node = r.qualified_names[record.error_node];
-    result.error = Status::FromCode(record.error_code, record.error);
+  } else {
+    // The failure that began the unwind: a node's, or an operator's cancel (which names no node).
+    if (record.error_node >= 0) result.error_node = r.qualified_names[record.error_node];
+    if (record.error_code != 0) result.error = Status::FromCode(record.error_code, record.error);
   }
   record.state = state;
   record.modified_ns = record.finished_ns = NowNs();
@@ -400,7 +406,7 @@ void SagaDriver::RecordFailure(SagaRun& r, uint32_t i, const Status& error, uint
   n.status = NodeStatus::kFailed;
   n.outcome = ErrorEvent(i, EventType::kFailed, error, attempts, 0);
   r.failing = true;
-  if (r.record.error_node < 0) {
+  if (r.record.state == SagaState::kRunning) {  // the first failure (a cancel before it is the saga's error)
     r.record.state = SagaState::kUnwinding;
     r.record.error_node = static_cast<int32_t>(i);
     r.record.error_code = static_cast<uint8_t>(error.code());
@@ -417,12 +423,16 @@ void SagaDriver::RecordUndoFailure(SagaRun& r, uint32_t i, const Status& error, 
   n.status = NodeStatus::kUndoFailed;
   n.outcome = ErrorEvent(i, EventType::kUndoFailed, error, attempts, 0);
   r.stopping = true;
-  if (r.record.state != SagaState::kStuck) {
-    r.record.state = SagaState::kStuck;
+  // Retries that ran out may pass later: the saga pauses for the next open or an operator's resume. A permanent
+  // failure makes it stuck, even if another undo paused it first.
+  const SagaState state = error.IsRetryable() ? SagaState::kPaused : SagaState::kStuck;
+  if (r.record.state != SagaState::kStuck && r.record.state != state) {
+    r.record.state = state;
     r.record.error_node = static_cast<int32_t>(i);
     r.record.error_code = static_cast<uint8_t>(error.code());
     r.record.error = fmt::format("undo of {} failed: {}", r.qualified_names[i], error.message());
-    r.record.modified_ns = r.record.finished_ns = NowNs();
+    r.record.modified_ns = NowNs();
+    r.record.finished_ns = state == SagaState::kStuck ? r.record.modified_ns : 0;
     r.record.generation++;
     r.record_dirty = true;
   }

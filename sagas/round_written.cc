@@ -14,6 +14,8 @@ ExecutorStats ExecutorCounters::Snapshot() const {
   s.succeeded = succeeded.load();
   s.failed = failed.load();
   s.stuck = stuck.load();
+  s.paused = paused.load();
+  s.cancelled = cancelled.load();
   s.halted = halted.load();
   s.rejected = rejected.load();
   s.action_retries = action_retries.load();
@@ -66,7 +68,8 @@ void SagaDriver::Applied(const std::shared_ptr<SagaRun>& run, Round& round) {
       case EventType::kFailed: failed = true; break;
       case EventType::kUndoFailed: undo_failed = true; break;
       case EventType::kStarted:
-      case EventType::kUndoStarted: break;
+      case EventType::kUndoStarted:
+      case EventType::kOperator: break;
     }
     n.outcome.reset();
     n.outcome_in_round = false;
@@ -79,6 +82,14 @@ void SagaDriver::Applied(const std::shared_ptr<SagaRun>& run, Round& round) {
     round.launch.push_back(i);
   }
   for (uint32_t i : round.undone) run->nodes[i].status = NodeStatus::kUndone;
+  if (round.cancel) {
+    run->cancel.reset();
+    run->cancel_in_round = false;
+    run->cancel_durable = true;
+    counters_->cancelled++;
+    failed = true;
+    run->done_cv.SignalAll();  // SagaExecutor::Cancel waits for this
+  }
   for (uint32_t i : round.undo_starting) {
     NodeRt& n = run->nodes[i];
     n.undo_started_logged = true;
@@ -89,7 +100,8 @@ void SagaDriver::Applied(const std::shared_ptr<SagaRun>& run, Round& round) {
   SettlePseudoNodes(*run);
   // The mode changes only now that the record of the change is durable.
   if (failed && run->mode == SagaState::kRunning) run->mode = SagaState::kUnwinding;
-  if (undo_failed) run->mode = SagaState::kStuck;
+  // Paused unless some undo failed for good (a permanent failure turns a paused record stuck).
+  if (undo_failed) run->mode = run->record.state == SagaState::kStuck ? SagaState::kStuck : SagaState::kPaused;
   if (round.finish) {
     run->record = *round.record;
     run->record_dirty = false;
@@ -129,6 +141,10 @@ void SagaDriver::Dropped(const std::shared_ptr<SagaRun>& run, Round& round, cons
   }
   // Outcomes stay to go out with the next round; what was to start has not.
   for (uint32_t i : round.outcomes) run->nodes[i].outcome_in_round = false;
+  if (round.cancel) {
+    run->cancel_in_round = false;
+    run->done_cv.SignalAll();  // a Cancel waiting for it learns if the saga halted
+  }
   for (uint32_t i : round.starting) run->nodes[i].status = NodeStatus::kPending;
   for (uint32_t i : round.undo_starting) run->nodes[i].status = NodeStatus::kSucceeded;
   SettlePseudoNodes(*run);
@@ -160,10 +176,10 @@ void SagaDriver::MaybeComplete(const std::shared_ptr<SagaRun>& run) {
     host_->Complete(run, std::nullopt);
     return;
   }
-  if (run->mode == SagaState::kStuck) {
+  if (run->mode == SagaState::kStuck || run->mode == SagaState::kPaused) {
     SagaResult result;
     result.id = run->record.id;
-    result.state = SagaState::kStuck;
+    result.state = run->mode;
     result.error_node = run->record.error_node >= 0 ? run->qualified_names[run->record.error_node] : "";
     result.error = Status::FromCode(run->record.error_code, run->record.error);
     host_->Complete(run, std::move(result));

@@ -11,6 +11,8 @@
 //   pending -> waiting (a retry after a backoff is due)
 //   succeeded -> undo_staged / undo_starting -> undoing (external undo in flight) -> undone (durable)
 //   pending|running -> failed (durable), succeeded|undoing -> undo_failed (durable)
+// The saga's mode: running -> unwinding (a node failed, or an operator cancelled it) -> failed, or paused (an
+// undo's transient retries ran out) or stuck (an undo failed for good); running -> succeeded.
 //
 // Locking: `mu` guards everything a round or a step reads or changes, except what a node's action reads (its
 // ancestors' outputs, the scope params), which is written once, under `mu`, before any step that reads it can
@@ -87,8 +89,14 @@ class SagaRun {
   SagaState mode GUARDED_BY(mu) = SagaState::kRunning;  // what rounds do; changes only once durable
   bool record_durable GUARDED_BY(mu) = true;  // false until a new saga's first round is written
   bool record_dirty GUARDED_BY(mu) = false;   // `record` changed since it was last written
-  bool failing GUARDED_BY(mu) = false;        // a failure is on its way to the log: start no new forward node
-  bool stopping GUARDED_BY(mu) = false;       // an undo failed for good: start no new undo
+  bool failing GUARDED_BY(mu) = false;        // a failure (or a cancel) is on its way to the log: start no new
+                                              // forward node
+  // An operator's cancel: its event waits for the next round (`cancel_in_round` once it is in one), and
+  // `cancel_durable` says the round holding it was written (SagaExecutor::Cancel waits for that).
+  std::optional<SagaEvent> cancel GUARDED_BY(mu);
+  bool cancel_in_round GUARDED_BY(mu) = false;
+  bool cancel_durable GUARDED_BY(mu) = false;
+  bool stopping GUARDED_BY(mu) = false;       // an undo failed for good (or its retries ran out): start no new undo
   bool finishing GUARDED_BY(mu) = false;      // the final record goes out with the open round
   bool driving GUARDED_BY(mu) = false;        // a thread is building a round
   bool round_in_flight GUARDED_BY(mu) = false;  // a round is being written

@@ -252,8 +252,11 @@ bool Decode(std::string_view bytes, SagaRecord* out, std::string* why) {
 
 std::string Encode(const SagaEvent& r) {
   FlatBufferBuilder b(128);
+  const bool op = r.type == EventType::kOperator;  // only operator events carry the operator's fields
   auto root = fb::CreateSagaEvent(b, r.node, static_cast<fb::EventType>(r.type), b.CreateString(r.output),
-                                  r.error_code, b.CreateString(r.error), r.time_ns, r.attempts, r.start_ns);
+                                  r.error_code, b.CreateString(r.error), r.time_ns, r.attempts, r.start_ns,
+                                  static_cast<fb::OperatorOp>(r.op), op ? b.CreateString(r.actor) : 0,
+                                  op ? b.CreateString(r.reason) : 0, r.abandon_kind);
   fb::FinishSagaEventBuffer(b, root);
   return Finish(b);
 }
@@ -271,6 +274,11 @@ bool Decode(std::string_view bytes, SagaEvent* out, std::string* why) {
   out->time_ns = r->time_ns();
   out->attempts = r->attempts();
   out->start_ns = r->start_ns();
+  if (!InRange(r->op(), fb::OperatorOp::MAX, "operator action", why)) return false;
+  out->op = static_cast<OperatorOp>(r->op());
+  out->actor = Str(r->actor());
+  out->reason = Str(r->reason());
+  out->abandon_kind = r->abandon_kind();
   return true;
 }
 

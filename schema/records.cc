@@ -9,10 +9,12 @@ constexpr std::array<std::string_view, 7> kInstanceStates = {"creating", "stoppe
                                                                "stopping", "failed", "destroyed"};
 constexpr std::array<std::string_view, 6> kDiskStates = {"creating",    "detached", "attached",
                                                            "maintenance", "faulted",  "destroyed"};
-constexpr std::array<std::string_view, 6> kSagaStates = {"running", "unwinding", "succeeded",
-                                                           "failed",  "stuck",     "abandoned"};
-constexpr std::array<std::string_view, 6> kEventTypes = {"started",      "succeeded",     "failed",
-                                                           "undo_started", "undo_finished", "undo_failed"};
+constexpr std::array<std::string_view, 7> kSagaStates = {"running", "unwinding", "succeeded", "failed",
+                                                           "stuck",   "abandoned", "paused"};
+constexpr std::array<std::string_view, 7> kEventTypes = {"started",       "succeeded",   "failed",  "undo_started",
+                                                           "undo_finished", "undo_failed", "operator"};
+constexpr std::array<std::string_view, 4> kOperatorOps = {"none", "cancel", "resume", "abandon"};
+constexpr std::array<std::string_view, 3> kAbandonKinds = {"operator", "unrecoverable", "orphaned"};
 constexpr std::array<std::string_view, 4> kNodeKinds = {"action", "constant", "subsaga_start", "subsaga_end"};
 
 template <typename E, size_t N>
@@ -36,6 +38,9 @@ std::string_view ToString(DiskState s) { return Name(kDiskStates, s); }
 std::string_view ToString(SagaState s) { return Name(kSagaStates, s); }
 std::string_view ToString(EventType t) { return Name(kEventTypes, t); }
 std::string_view ToString(NodeKind k) { return Name(kNodeKinds, k); }
+std::string_view ToString(OperatorOp op) { return Name(kOperatorOps, op); }
+std::string_view ToString(AbandonKind k) { return Name(kAbandonKinds, k); }
+std::optional<AbandonKind> ParseAbandonKind(std::string_view s) { return Lookup<AbandonKind>(kAbandonKinds, s); }
 std::optional<InstanceState> ParseInstanceState(std::string_view s) { return Lookup<InstanceState>(kInstanceStates, s); }
 std::optional<DiskState> ParseDiskState(std::string_view s) { return Lookup<DiskState>(kDiskStates, s); }
 std::optional<SagaState> ParseSagaState(std::string_view s) { return Lookup<SagaState>(kSagaStates, s); }

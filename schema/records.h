@@ -16,9 +16,14 @@
 
 namespace sagadb {
 
-enum class EventType : uint8_t { kStarted, kSucceeded, kFailed, kUndoStarted, kUndoFinished, kUndoFailed };
-// "started", "succeeded", ..., "undo_failed".
+// kOperator: an operator's action on the whole saga (SagaEvent::op says which); it names no node.
+enum class EventType : uint8_t { kStarted, kSucceeded, kFailed, kUndoStarted, kUndoFinished, kUndoFailed, kOperator };
+// "started", "succeeded", ..., "undo_failed", "operator".
 std::string_view ToString(EventType type);
+
+enum class OperatorOp : uint8_t { kNone, kCancel, kResume, kAbandon };
+// "none", "cancel", "resume", "abandon".
+std::string_view ToString(OperatorOp op);
 
 struct SagaRecord {
   Uuid id;
@@ -69,6 +74,11 @@ struct SagaEvent {
   int64_t time_ns = 0;
   uint32_t attempts = 0;
   int64_t start_ns = 0;
+  // Operator events.
+  OperatorOp op = OperatorOp::kNone;
+  std::string actor;
+  std::string reason;
+  uint8_t abandon_kind = 0;  // AbandonKind
   bool operator==(const SagaEvent&) const = default;
 };
 

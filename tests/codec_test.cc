@@ -208,10 +208,40 @@ TEST(CodecTest, UnknownEnumValuesInSagasAndEventsAreRefused) {
   EXPECT_EQ(why, "node kind has unknown value 9");
 
   SagaEvent event = FullEvent();
-  event.type = static_cast<EventType>(6);
+  event.type = static_cast<EventType>(7);
   SagaEvent event_out;
   EXPECT_FALSE(Decode(Encode(event), &event_out, &why));
-  EXPECT_EQ(why, "event type has unknown value 6");
+  EXPECT_EQ(why, "event type has unknown value 7");
+
+  SagaEvent op = FullEvent();
+  op.type = EventType::kOperator;
+  op.op = static_cast<OperatorOp>(4);
+  EXPECT_FALSE(Decode(Encode(op), &event_out, &why));
+  EXPECT_EQ(why, "operator action has unknown value 4");
+
+  saga = FullSaga();
+  saga.state = static_cast<SagaState>(7);
+  EXPECT_FALSE(Decode(Encode(saga), &saga_out, &why));
+  EXPECT_EQ(why, "state has unknown value 7");
+}
+
+// An operator event keeps who asked, why and what; a node event carries none of that.
+TEST(CodecTest, OperatorEventsKeepTheirActionActorAndReason) {
+  SagaEvent op;
+  op.type = EventType::kOperator;
+  op.op = OperatorOp::kAbandon;
+  op.actor = "alice";
+  op.reason = "the host is gone";
+  op.abandon_kind = static_cast<uint8_t>(AbandonKind::kOrphaned);
+  op.time_ns = 42;
+  SagaEvent out;
+  std::string why;
+  ASSERT_TRUE(Decode(Encode(op), &out, &why)) << why;
+  EXPECT_EQ(out, op);
+  SagaEvent node = FullEvent();
+  node.actor = "ignored";
+  ASSERT_TRUE(Decode(Encode(node), &out, &why)) << why;
+  EXPECT_EQ(out.actor, "");
 }
 
 }  // namespace

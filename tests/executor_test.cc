@@ -254,7 +254,8 @@ TEST_F(ExecutorTest, APermanentUndoFailureRightInsideASubsagaLeavesTheSagaStuckT
   ExpectLegalLog(r->id, SagaState::kStuck);
 }
 
-TEST_F(ExecutorTest, ExhaustedTransientUndoRetriesMakeTheSagaStuck) {
+// Retries that ran out may pass later: the saga pauses (it does not claim to be stuck for good).
+TEST_F(ExecutorTest, ExhaustedTransientUndoRetriesPauseTheSaga) {
   ExecutorOptions o = FastOptions();
   o.undo_retry.max_attempts = 3;
   Open(o);
@@ -264,9 +265,12 @@ TEST_F(ExecutorTest, ExhaustedTransientUndoRetriesMakeTheSagaStuck) {
   executor_->SetFaultPlan(plan);
   auto r = executor_->Run(testing::SampleDag(), Json{{"tag", "ex"}});
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->state, SagaState::kStuck);
+  EXPECT_EQ(r->state, SagaState::kPaused);
   EXPECT_EQ(r->error_node, "b");
   EXPECT_NE(r->error.message().find("gave up after 3 attempts"), std::string::npos);
+  ExpectLegalLog(r->id, SagaState::kPaused);
+  EXPECT_EQ(executor_->stats().paused, 1u);
+  EXPECT_EQ(executor_->stats().stuck, 0u);
 }
 
 // A round takes every local step that is ready, a child building on its parent's staged writes: the whole chain,

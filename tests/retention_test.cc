@@ -93,7 +93,7 @@ TEST_F(RetentionTest, SagasInFlightOrStuckAreNeverPrunedHoweverOld) {
   EXPECT_EQ(Must(held.Wait()).state, SagaState::kSucceeded);
   // Once finished it goes like any other; the stuck one only once an operator abandons it.
   EXPECT_EQ(Prune(store, o).sagas, 1u);
-  Must(SagaLog(&store).Abandon(stuck, "test").status());
+  Must(SagaLog(&store).Abandon(stuck, AbandonKind::kOperator, {"test", "test"}).status());
   EXPECT_EQ(Prune(store, o).abandoned, 1u);
   EXPECT_TRUE(SagaLog(&store).ReadRecord(stuck).status().IsNotFound());
 }

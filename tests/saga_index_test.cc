@@ -58,7 +58,7 @@ TEST_F(SagaIndexTest, EverySagaIsListedInFlightUntilItFinishesThenByItsFinishTim
   const Uuid stuck = Run(*db, "stuck", false, /*stuck=*/true);
   EXPECT_TRUE(Lists(Active(store), stuck, SagaState::kStuck));
   EXPECT_FALSE(Lists(Finished(store), stuck));
-  SagaRecord abandoned = Must(SagaLog(&store).Abandon(stuck, "test"));
+  SagaRecord abandoned = Must(SagaLog(&store).Abandon(stuck, AbandonKind::kOperator, {"test", "test"}));
   EXPECT_FALSE(Lists(Active(store), stuck));
   EXPECT_TRUE(Lists(Finished(store), stuck, SagaState::kAbandoned));
   EXPECT_TRUE(store.Get(kSagaIndexTable, FinishedIndexKey(abandoned.finished_ns, stuck)).ok());
@@ -115,7 +115,7 @@ TEST_F(SagaIndexTest, AVersion1DatabaseGetsItsIndexAtItsFirstReadWriteOpenAndIsT
   Must(testing::DowngradeToVersion1(Options().path));
   auto db = Open();
   Store& store = db->impl().store();
-  EXPECT_EQ(store.schema_version(), 2u);
+  EXPECT_EQ(store.schema_version(), kSchemaVersion);
   EXPECT_EQ(db->recovery().indexed, 9u);
   ASSERT_EQ(db->recovery().finished_succeeded.size(), 1u) << db->recovery().Summary();
   EXPECT_EQ(db->recovery().finished_succeeded[0], interrupted);

@@ -34,7 +34,8 @@ std::string FileFor(const TestApp* app, const ActionContext& ctx) {
 void RegisterTestActions(ActionRegistry* registry, TestApp* app) {
   (void)registry->Register(
       {"test.disk", ActionKind::kLocal,
-       [](ActionContext& ctx) -> Result<Json> {
+       [app](ActionContext& ctx) -> Result<Json> {
+         if (app->on_action) app->on_action(ctx.node_name());
          DiskSpec spec{DiskIdFor(ctx), "test", DiskNameFor(ctx), 1 << 20, ctx.saga_id()};
          auto disk = Datastore::StageCreateDisk(*ctx.txn(), spec);
          if (!disk.ok()) return disk.status();
@@ -47,6 +48,7 @@ void RegisterTestActions(ActionRegistry* registry, TestApp* app) {
        }});
   (void)registry->Register({"test.file", ActionKind::kExternal,
                             [app](ActionContext& ctx) -> Result<Json> {
+                              if (app->on_action) app->on_action(ctx.node_name());
                               std::ofstream f(FileFor(app, ctx), std::ios::app);
                               if (!f) return Status::IOError("cannot create test file");
                               return Json{{"file", FileFor(app, ctx)}};
@@ -57,7 +59,8 @@ void RegisterTestActions(ActionRegistry* registry, TestApp* app) {
                               return ec ? Status::IOError(ec.message()) : Status::OK();
                             }});
   (void)registry->Register(
-      {"test.lookup", ActionKind::kLocal, [](ActionContext& ctx) -> Result<Json> {
+      {"test.lookup", ActionKind::kLocal, [app](ActionContext& ctx) -> Result<Json> {
+         if (app->on_action) app->on_action(ctx.node_name());
          // Reads two ancestors' outputs, then creates its disk.
          auto b = ctx.Lookup("b");
          if (!b.ok()) return b.status();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct TestApp {
   std::string files_dir;  // where external actions create their files
   std::atomic<int> active{0};      // sagas between their first and last node
   std::atomic<int> max_active{0};
+  // Called with the node's qualified name as test.disk, test.file and test.lookup begin (may block). Set it
+  // before any saga runs.
+  std::function<void(const std::string& node)> on_action;
 };
 
 // Registers test.disk (local), test.file (external), test.lookup (local), test.enter / test.leave (local, count

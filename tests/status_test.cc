@@ -10,7 +10,7 @@ TEST(StatusTest, StoredCodesKeepTheirNumbersAndNames) {
   const std::pair<Code, const char*> codes[] = {
       {Code::kNotFound, "NotFound"},       {Code::kInvalidRequest, "InvalidRequest"}, {Code::kConflict, "Conflict"},
       {Code::kOverloaded, "Overloaded"},   {Code::kTransient, "Transient"},           {Code::kCorruption, "Corruption"},
-      {Code::kIOError, "IOError"},         {Code::kInternal, "Internal"},             {Code::kNoSpace, "NoSpace"},
+      {Code::kIOError, "IOError"},         {Code::kInternal, "Internal"},             {Code::kNoSpace, "NoSpace"}, {Code::kCancelled, "Cancelled"},
   };
   uint8_t number = 1;
   for (const auto& [code, name] : codes) {

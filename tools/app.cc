@@ -11,6 +11,7 @@
 #include "tools/inspect_commands.h"
 #include "tools/list_commands.h"
 #include "tools/mutate_commands.h"
+#include "tools/operator_commands.h"
 
 namespace sagadb::tool {
 namespace {
@@ -26,6 +27,7 @@ struct Args {
   DemoArgs demo;
   ListArgs list;
   PruneArgs prune;
+  OperatorArgs op;
 };
 
 }  // namespace
@@ -132,7 +134,7 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   CLI::App* saga = sub(app, "saga", "sagas and their log");
   saga->require_subcommand(1);
   CLI::App* slist = paged(sub(saga, "list", "list sagas, a page at a time"),
-                          "running, unwinding, succeeded, failed, stuck, abandoned");
+                          "running, unwinding, succeeded, failed, stuck, abandoned, paused");
   slist->add_option("--kind", a.list.kind, "only sagas of this kind");
   slist->add_option("--since", a.list.since, "only sagas created at or after this time (RFC 3339, or ago: 2h)");
   slist->add_option("--until", a.list.until, "only sagas created before this time (RFC 3339, or ago: 2h)");
@@ -149,10 +151,21 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   sdot->add_option("id", a.id, "saga ID")->required();
   sdot->add_flag("--svg", a.svg, "render SVG with Graphviz's dot");
   bind(sdot, [&] { return SagaDot(g, a.id, a.svg); });
-  CLI::App* sabandon = sub(saga, "abandon", "mark a stuck or running saga abandoned");
-  sabandon->add_option("id", a.id, "saga ID")->required();
-  sabandon->add_option("--reason", a.reason, "why")->required();
-  bind(sabandon, [&] { return SagaAbandon(g, a.id, a.reason); });
+  auto operator_command = [&](const char* name, const char* what) {
+    CLI::App* c = sub(saga, name, what);
+    c->add_option("id", a.op.id, "saga ID")->required();
+    c->add_option("--by", a.op.by, "who asks (kept in the saga's log; default: the login name)");
+    c->add_option("--reason", a.op.reason, "why (kept in the saga's log)");
+    return c;
+  };
+  bind(operator_command("cancel", "make a running saga unwind cleanly from where it is"),
+       [&] { return SagaCancel(g, a.op); });
+  bind(operator_command("resume", "retry a paused or stuck saga's failed undo and finish its unwind"),
+       [&] { return SagaResume(g, a.op); });
+  CLI::App* sabandon = operator_command("abandon", "give up on a saga that has not ended");
+  sabandon->get_option("--reason")->required();
+  sabandon->add_option("--kind", a.op.kind, "operator, unrecoverable or orphaned")->default_val("operator");
+  bind(sabandon, [&] { return SagaAbandon(g, a.op); });
   CLI::App* sprune = sub(saga, "prune", "remove finished sagas and their events, as a retention policy says");
   sprune->add_flag("--dry-run", a.prune.dry_run, "only say what would be removed (works beside a running owner)");
   sprune->add_option("--keep", a.prune.keep, "keep at most this many finished sagas, the newest (or: all)");

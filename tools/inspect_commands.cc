@@ -22,6 +22,15 @@
 namespace sagadb::tool {
 namespace {
 
+// "by alice: volume host replaced", "(unrecoverable) by alice: ...": an operator event's row, in words.
+std::string OperatorDetail(const nlohmann::json& row) {
+  std::string d = row.contains("kind") ? "(" + row["kind"].get<std::string>() + ") " : "";
+  d += "by " + row["by"].get<std::string>();
+  const std::string reason = row["reason"].get<std::string>();
+  if (!reason.empty()) d += ": " + reason;
+  return d;
+}
+
 struct LoadedSaga {
   SagaRecord record;
   std::vector<LoggedEvent> events;
@@ -134,10 +143,17 @@ int SagaShow(const GlobalOptions& g, const std::string& id) {
   if (r.error_node >= 0 || !r.error.empty()) {
     const std::string node = r.error_node >= 0 ? QualifiedName(r.nodes, r.scopes, r.error_node) : "-";
     const char* at = r.state == SagaState::kStuck       ? "stuck at  "
+                     : r.state == SagaState::kPaused    ? "paused at "
                      : r.state == SagaState::kAbandoned ? "at node   "
                                                         : "failed at ";
     std::cout << at << node << "\n"
               << "reason    " << Status::FromCode(r.error_code, r.error).ToString() << "\n";
+  }
+  for (const auto& e : s->events) {
+    if (e.event.type != EventType::kOperator) continue;
+    const nlohmann::json row = EventJson(r, e);
+    std::cout << "operator  " << row["time"].get<std::string>() << " " << row["action"].get<std::string>() << " "
+              << OperatorDetail(row) << "\n";
   }
   if (!h) {
     std::cout << "log       cannot be replayed: " << s->history.status().message() << "\n";
@@ -172,11 +188,14 @@ int SagaEvents(const GlobalOptions& g, const std::string& id) {
   }
   std::cout << Cell("SEQ", 6) << Cell("TIME", 26) << Cell("NODE", 26) << Cell("EVENT", 15) << "DETAIL\n";
   for (const auto& row : rows) {
-    std::string detail = row.contains("error") ? row["error"].get<std::string>()
+    const bool op = row["node"].is_null();  // an operator's action: its EVENT is the action
+    std::string detail = op                      ? OperatorDetail(row)
+                         : row.contains("error") ? row["error"].get<std::string>()
                          : row.contains("output") ? row["output"].dump()
                                                   : "";
     std::cout << Cell(std::to_string(row["seq"].get<uint64_t>()), 6) << Cell(row["time"].get<std::string>(), 26)
-              << Cell(row["node"].get<std::string>(), 26) << Cell(row["type"].get<std::string>(), 15) << detail << "\n";
+              << Cell(op ? "(operator)" : row["node"].get<std::string>(), 26)
+              << Cell(row[op ? "action" : "type"].get<std::string>(), 15) << detail << "\n";
   }
   if (!s->history.ok()) std::cout << "(the log cannot be replayed: " << s->history.status().message() << ")\n";
   return kExitOk;

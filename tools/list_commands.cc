@@ -160,7 +160,7 @@ int DiskList(const GlobalOptions& g, const ListArgs& a) {
 int SagaList(const GlobalOptions& g, const ListArgs& a) {
   SagaQuery q;
   auto states = ParseStates<SagaState>(a.states, ParseSagaState,
-                                       "running, unwinding, succeeded, failed, stuck, abandoned");
+                                       "running, unwinding, succeeded, failed, stuck, abandoned, paused");
   if (!states.ok()) return UsageError(states.status().message());
   q.states = std::move(*states);
   q.kind = a.kind;

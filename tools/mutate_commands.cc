@@ -56,7 +56,9 @@ int Finish(const GlobalOptions& g, Result<SagaHandle> handle, const std::functio
     print_success();
     return kExitOk;
   }
-  const std::string what = r->state == SagaState::kStuck ? "is stuck" : "failed and was unwound";
+  const std::string what = r->state == SagaState::kStuck    ? "is stuck"
+                           : r->state == SagaState::kPaused ? "is paused (the next open, or saga resume, retries it)"
+                                                            : "failed and was unwound";
   std::fprintf(stderr, "sagadb: saga %s %s at %s: %s\n", r->id.ToString().c_str(), what.c_str(),
                r->error_node.c_str(), r->error.message().c_str());
   return kExitFailed;

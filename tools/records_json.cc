@@ -95,6 +95,17 @@ Json NodesJson(const SagaRecord& r, const SagaHistory& h) {
 }
 
 Json EventJson(const SagaRecord& r, const LoggedEvent& e) {
+  if (e.event.type == EventType::kOperator) {
+    Json j = {{"seq", e.seq},
+              {"time", FormatTime(e.event.time_ns)},
+              {"node", nullptr},
+              {"type", ToString(e.event.type)},
+              {"action", ToString(e.event.op)},
+              {"by", e.event.actor},
+              {"reason", e.event.reason}};
+    if (e.event.op == OperatorOp::kAbandon) j["kind"] = ToString(static_cast<AbandonKind>(e.event.abandon_kind));
+    return j;
+  }
   Json j = {{"seq", e.seq},
             {"time", FormatTime(e.event.time_ns)},
             {"node", QualifiedName(r.nodes, r.scopes, e.event.node)},

@@ -41,13 +41,16 @@ namespace sagadb {
 struct RecoveryReport {
   size_t scanned = 0;                      // sagas the index lists as in flight (stuck ones too)
   std::vector<Uuid> resumed_forward;       // running, no node failed
-  std::vector<Uuid> resumed_unwinding;     // a node had failed
+  std::vector<Uuid> resumed_unwinding;     // a node had failed, or it was cancelled
+  std::vector<Uuid> retried_paused;        // paused: its failed undos retried (DatabaseOptions::retry_paused_at_open)
+  std::vector<std::string> paused_left;    // paused sagas that could not be retried, each "<id>: <why>"
   std::vector<Uuid> marked_stuck;          // impossible log, corrupt record or unknown action
   std::vector<std::string> stuck_reasons;  // parallel to marked_stuck
   std::vector<std::string> unreadable;     // keys whose record could not be decoded at all (left as they are)
   // With DatabaseOptions::wait_for_recovery: how the resumed sagas ended.
   std::vector<Uuid> finished_succeeded;
   std::vector<Uuid> finished_failed;
+  std::vector<Uuid> finished_paused;
   std::vector<Uuid> finished_stuck;
   std::vector<Uuid> halted;
   uint64_t indexed = 0;       // a database written before the index: sagas it was built from at this open
@@ -55,7 +58,9 @@ struct RecoveryReport {
   double load_seconds = 0;    // reading and validating the logs
   double finish_seconds = 0;  // from the start of recovery until every resumed saga ended
 
-  bool empty() const { return resumed_forward.empty() && resumed_unwinding.empty() && marked_stuck.empty(); }
+  bool empty() const {
+    return resumed_forward.empty() && resumed_unwinding.empty() && retried_paused.empty() && marked_stuck.empty();
+  }
   // One line: "recovery: scanned 4 sagas; resumed 3 forward, 1 unwinding; ...".
   std::string Summary() const;
 };
@@ -67,6 +72,8 @@ struct ExecutorStats {
   uint64_t succeeded = 0;
   uint64_t failed = 0;
   uint64_t stuck = 0;
+  uint64_t paused = 0;     // ended paused: an undo's transient retries ran out
+  uint64_t cancelled = 0;  // cancels accepted (made durable)
   uint64_t halted = 0;
   uint64_t rejected = 0;  // Overloaded at admission
   uint64_t action_retries = 0;
@@ -96,6 +103,26 @@ class Database {
   Result<SagaHandle> Start(const SagaDag& dag, Json params, const StartOptions& options = {});
   // Start, then Wait.
   Result<SagaResult> Run(const SagaDag& dag, Json params, const StartOptions& options = {});
+
+  // Operator controls. Each is an operator event in the saga's log, with the request's actor and reason and the
+  // time (`saga show` and `saga events` show them); a refused request writes nothing. They are how the process
+  // that holds the database offers them: the sagadb tool refuses them on a database another process holds.
+  //
+  // Cancel: a running saga unwinds cleanly from where it is (steps in flight finish, then are undone, in the
+  // usual order); it ends `failed` with a Cancelled error. Returns once the cancel is durable, so a crash after
+  // it still ends in a complete unwind; the state it leaves: unwinding. Cancelling a saga that is unwinding,
+  // paused or stuck already changes nothing and returns that state (cancelling twice is harmless).
+  // InvalidRequest for a saga that has ended; NotFound for none.
+  Result<SagaState> Cancel(const Uuid& saga, const OperatorRequest& request);
+  // Resume: after an operator fixed what made a paused or stuck saga's undo fail, retries that undo and goes on
+  // unwinding; the handle says how it ends (failed when it unwinds; paused or stuck again if the undo still
+  // fails). Resuming a saga that is already being resumed gives its handle. InvalidRequest for a saga in another
+  // state, one whose log cannot be replayed (abandon it), or one that names an action no domain registered.
+  Result<SagaHandle> Resume(const Uuid& saga, const OperatorRequest& request);
+  // Abandon: gives up on a saga that has not ended and is not executing (paused, stuck, or one that halted):
+  // it becomes `abandoned`, for the given kind of reason, and nothing more is done for it. `check` reports what
+  // it left behind as its leftovers. InvalidRequest for a saga that has ended or is executing (cancel that).
+  Result<SagaState> Abandon(const Uuid& saga, AbandonKind kind, const OperatorRequest& request);
 
   // A committed value of a domain table, outside any saga. NotFound if none.
   Result<std::string> Read(std::string_view table, std::string_view key) const;

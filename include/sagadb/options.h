@@ -107,6 +107,9 @@ struct DatabaseOptions {
   // Open returns only once every saga that recovery resumed has ended (Database::recovery() then says how each
   // ended). False: Open returns once they are resumed, and they finish in the background.
   bool wait_for_recovery = true;
+  // Recovery also retries every paused saga's failed undos (logged as a resume by "sagadb"): whatever made them
+  // fail may have passed since. False leaves paused sagas for an operator's Database::Resume.
+  bool retry_paused_at_open = true;
   // Receives what sagadb has to say. Not owned; must outlive the Database. Null: nothing is said.
   Logger* logger = nullptr;
 };

@@ -4,9 +4,10 @@
 //   sagadb::Result<sagadb::SagaResult> r = h->Wait();
 //   if (r.ok() && r->state == sagadb::SagaState::kSucceeded) use(r->output);
 //
-// States (the saga record's): running; unwinding (a node failed, its completed nodes are being undone);
-// succeeded; failed (fully unwound: nothing it did remains); stuck (an undo failed for good: an operator must
-// look); abandoned (an operator gave up on it).
+// States (the saga record's): running; unwinding (a node failed, or an operator cancelled it, and its completed
+// nodes are being undone); succeeded; failed (fully unwound: nothing it did remains); stuck (an undo failed for
+// good: an operator must look); abandoned (an operator gave up on it); paused (an undo kept failing with errors
+// that may pass: the next open and an operator's resume retry it).
 //
 // Thread safety: a SagaHandle may be copied and used from any thread.
 #pragma once
@@ -23,10 +24,22 @@
 
 namespace sagadb {
 
-enum class SagaState : uint8_t { kRunning, kUnwinding, kSucceeded, kFailed, kStuck, kAbandoned };
-// "running", "unwinding", "succeeded", "failed", "stuck", "abandoned".
+enum class SagaState : uint8_t { kRunning, kUnwinding, kSucceeded, kFailed, kStuck, kAbandoned, kPaused };
+// "running", "unwinding", "succeeded", "failed", "stuck", "abandoned", "paused".
 std::string_view ToString(SagaState state);
 std::optional<SagaState> ParseSagaState(std::string_view text);
+
+// Why an operator abandoned a saga (stored: new kinds are appended). "operator": someone decided to; 
+// "unrecoverable": its log or its world cannot be put right; "orphaned": what it worked on is gone.
+enum class AbandonKind : uint8_t { kOperator, kUnrecoverable, kOrphaned };
+std::string_view ToString(AbandonKind kind);
+std::optional<AbandonKind> ParseAbandonKind(std::string_view text);
+
+// Who asks for an operator action and why, in the caller's own words; both are kept in the saga's log.
+struct OperatorRequest {
+  std::string actor;   // e.g. "alice", "appliance-api"; must not be empty
+  std::string reason;  // e.g. "volume host replaced"; may be empty
+};
 
 struct StartOptions {
   // Wait this long for room under the in-flight limit instead of failing at once with Overloaded.

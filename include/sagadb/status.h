@@ -33,6 +33,8 @@ enum class Code : uint8_t {
   // freed and the database reopened. Codes are stored (saga events keep their error's code): new ones are
   // appended, never inserted.
   kNoSpace,
+  // An operator cancelled the saga (the error a cancelled saga ends with).
+  kCancelled,
 };
 
 std::string_view ToString(Code code);
@@ -51,6 +53,7 @@ class Status {
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
   static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
+  static Status Cancelled(std::string msg) { return Status(Code::kCancelled, std::move(msg)); }
   // Rebuilds a status from a stored code (an unknown code becomes Internal).
   static Status FromCode(uint8_t code, std::string msg);
 
