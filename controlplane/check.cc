@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "controlplane/check_state.h"
@@ -16,6 +17,42 @@ std::string Printable(std::string_view key) {
   std::string hex;
   for (unsigned char c : key) hex += fmt::format("{:02x}", c);
   return hex;
+}
+
+void CheckState::AttributeLeftovers() {
+  if (abandoned.empty()) return;
+  auto saga_of = [&](const Finding& f) -> std::optional<Uuid> {
+    for (const std::string& text : f.ids) {
+      auto id = Uuid::Parse(text);
+      if (!id) continue;
+      if (auto it = left_by.find(*id); it != left_by.end()) return it->second;
+      if (abandoned.count(*id) > 0) return *id;  // a finding that names the abandoned saga itself
+    }
+    return std::nullopt;
+  };
+  std::vector<Finding> kept;
+  for (Finding& f : report->violations) {
+    auto saga = saga_of(f);
+    if (!saga || f.kind == check_kind::kCorruption || f.kind == check_kind::kSagaLog ||
+        f.kind == check_kind::kSagaIndex) {
+      kept.push_back(std::move(f));
+      continue;
+    }
+    const std::string sid = saga->ToString();
+    f.message = fmt::format("left by abandoned saga {}: {}", sid, f.message);
+    f.kind = check_kind::kLeftover;
+    if (std::find(f.ids.begin(), f.ids.end(), sid) == f.ids.end()) f.ids.push_back(sid);
+    report->notes.push_back(std::move(f));
+  }
+  report->violations = std::move(kept);
+  for (Finding& n : report->notes) {
+    if (n.kind == check_kind::kCreatingInstance || n.kind == check_kind::kCreatingDisk) {
+      if (auto saga = saga_of(n)) {
+        n.kind = check_kind::kLeftover;
+        n.message = fmt::format("left by abandoned saga {}: {}", saga->ToString(), n.message);
+      }
+    }
+  }
 }
 
 }  // namespace check_internal
@@ -52,6 +89,7 @@ CheckReport Check(Store& store, const std::string& volumes_dir, const CheckOptio
   }
   // Last: on an inspection store it catches up shard by shard.
   check_internal::CheckVolumes(s);
+  s.AttributeLeftovers();
   return report;
 }
 

@@ -18,7 +18,7 @@ bool Unfinished(const std::optional<SagaState>& st) {
 }
 
 bool StuckOrAbandoned(const std::optional<SagaState>& st) {
-  return st && (*st == SagaState::kStuck || *st == SagaState::kAbandoned);
+  return st && (*st == SagaState::kStuck || *st == SagaState::kAbandoned || *st == SagaState::kPaused);
 }
 
 bool Failed(const std::optional<SagaState>& st) { return st && *st == SagaState::kFailed; }

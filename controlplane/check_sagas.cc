@@ -138,7 +138,19 @@ class SagaChecker : public SagaLogVisitor {
       SagaFootprint f = FootprintOf(rec.kind, params);
       s_.in_flight_instances.insert(f.instances.begin(), f.instances.end());
       s_.in_flight_disks.insert(f.disks.begin(), f.disks.end());
-    } else if (rec.state == SagaState::kStuck || rec.state == SagaState::kAbandoned) {
+    } else if (rec.state == SagaState::kStuck || rec.state == SagaState::kAbandoned ||
+               rec.state == SagaState::kPaused) {
+      Json params = Json::parse(rec.params, nullptr, /*allow_exceptions=*/false);
+      SagaFootprint f = FootprintOf(rec.kind, params);
+      if (rec.state == SagaState::kAbandoned) {
+        s_.abandoned.insert(rec.id);
+        for (const Uuid& id : f.instances) s_.left_by.emplace(id, rec.id);
+        for (const Uuid& id : f.disks) s_.left_by.emplace(id, rec.id);
+      } else {
+        // Stopped between steps, waiting for an operator: its records may be part way, as in flight.
+        s_.in_flight_instances.insert(f.instances.begin(), f.instances.end());
+        s_.in_flight_disks.insert(f.disks.begin(), f.disks.end());
+      }
       s_.Note(check_kind::kStuckSaga, {sid},
               fmt::format("saga {} ({}) is {}: {} (an operator must resolve it)", sid, rec.kind, ToString(rec.state),
                           rec.error.empty() ? "no reason recorded" : rec.error));

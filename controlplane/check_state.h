@@ -42,6 +42,10 @@ struct CheckState {
   // The instances and disks that sagas in flight act on (their footprints), as of `snap`.
   std::set<Uuid> in_flight_instances;
   std::set<Uuid> in_flight_disks;
+  // The instances and disks abandoned sagas acted on (their footprints), each with the saga: what is wrong with
+  // them is that saga's leftovers.
+  std::map<Uuid, Uuid> left_by;
+  std::set<Uuid> abandoned;
   // Non-destroyed disks that name an instance whose list lacks them, by instance.
   std::map<Uuid, size_t> unlisted_naming;
 
@@ -57,6 +61,8 @@ struct CheckState {
   Found<Disk> GetDisk(const Uuid& id, const Snapshot* view = nullptr);
   // The saga's state; missing or unreadable alike mean "no saga" to the invariants.
   std::optional<SagaState> SagaStateOf(const std::optional<Uuid>& id);
+  // Last: every violation about a record an abandoned saga acted on becomes a note of that saga's leftovers.
+  void AttributeLeftovers();
 };
 
 // "3f2a..." for a 16-byte key, its hex otherwise.

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -300,6 +301,39 @@ TEST_F(CheckTest, AnInstanceHeldInCreatingByAStuckSagaIsANoteNotAViolation) {
   EXPECT_TRUE(report.ok()) << Describe(report);
   EXPECT_TRUE(HasNote(report, check_kind::kStuckSaga, r.id)) << Describe(report);
   EXPECT_TRUE(HasNote(report, check_kind::kCreatingInstance, params.instance_id)) << Describe(report);
+}
+
+// What an abandoned saga left behind is reported as its leftovers, by the saga's id: the instance it held in
+// creating, and a volume of one of its disks whose record was destroyed (which would otherwise be an anonymous
+// volume violation).
+TEST_F(CheckTest, WhatAnAbandonedSagaLeftBehindIsReportedAsItsLeftovers) {
+  auto params = *PlanInstanceCreate(InstanceRequest("gone", 2));
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("stop", Status::InvalidRequest("injected"));
+  plan->FailUndo("instance", Status::Conflict("injected: forever"), FaultPlan::kAlways);
+  executor().SetFaultPlan(plan);
+  SagaResult r = Wait(CreateInstance(params));
+  ASSERT_EQ(r.state, SagaState::kStuck);
+  Disk d = GetDisk(params.disks[0].disk_id);
+  d.state = DiskState::kDestroyed;
+  Put(d);
+  ASSERT_TRUE(CreateVolume(cp_->volumes_dir(), d.id, kDiskSize).ok());
+  ExpectViolation(Run(true), check_kind::kVolume, {d.id});  // stuck: the operator has not given up yet
+
+  ASSERT_TRUE(SagaLog(store_).Abandon(r.id, AbandonKind::kUnrecoverable, {"ops", "host lost"}).ok());
+  CheckReport report = Run(true);
+  EXPECT_TRUE(report.ok()) << Describe(report);
+  auto leftover = [&](const Uuid& record) {
+    for (const Finding& n : report.notes) {
+      if (n.kind != check_kind::kLeftover) continue;
+      const bool names_saga = std::find(n.ids.begin(), n.ids.end(), r.id.ToString()) != n.ids.end();
+      const bool names_record = std::find(n.ids.begin(), n.ids.end(), record.ToString()) != n.ids.end();
+      if (names_saga && names_record && n.message.find(r.id.ToString()) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(leftover(params.instance_id)) << Describe(report);
+  EXPECT_TRUE(leftover(d.id)) << Describe(report);
 }
 
 // --- 4. the saga log

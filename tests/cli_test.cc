@@ -654,6 +654,72 @@ TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
   EXPECT_EQ(recover["marked_stuck"], Json::array());
 }
 
+// --- Operator controls.
+
+// A stuck saga (its cause, an injected fault, is gone in the tool's process) is resumed and unwinds; the resume
+// is in its log with who asked and why; a second resume, and a cancel of the ended saga, change nothing.
+TEST_F(CliTest, AnOperatorResumesAStuckSagaAndItsLogSaysWhoAndWhy) {
+  const std::string id = MakeStuckSaga(db_, "wedged").ToString();
+  Outcome bad = Tool({"saga", "resume", id, "--by", std::string(300, 'a')});  // longer than an actor may be
+  ExpectOneLineError(bad, 2);
+  Json resumed = ToolJson({"saga", "resume", id, "--by", "alice", "--reason", "removed the lock by hand"});
+  EXPECT_EQ(resumed["state"], "failed") << resumed;
+  Json events = ToolJson({"saga", "events", id});
+  const Json& last = events.back();
+  EXPECT_EQ(last["type"], "undo_finished") << events;  // the unwind went on past the resume
+  bool found = false;
+  for (const auto& e : events) {
+    if (e["type"] != "operator") continue;
+    found = true;
+    EXPECT_EQ(e["action"], "resume");
+    EXPECT_EQ(e["by"], "alice");
+    EXPECT_EQ(e["reason"], "removed the lock by hand");
+    EXPECT_TRUE(e["node"].is_null());
+  }
+  EXPECT_TRUE(found) << events;
+  Outcome text = Tool({"saga", "show", id});
+  EXPECT_NE(text.out.find("resume by alice: removed the lock by hand"), std::string::npos) << text;
+  EXPECT_TRUE(ToolJson({"check"})["ok"].get<bool>());
+
+  const Snapshot before = Snap();
+  ExpectOneLineError(Tool({"saga", "resume", id, "--by", "alice"}), 1);
+  Outcome cancel = Tool({"saga", "cancel", id, "--by", "alice"});
+  ExpectOneLineError(cancel, 1);
+  EXPECT_NE(cancel.err.find("it has ended"), std::string::npos) << cancel;
+  EXPECT_EQ(Snap(), before);
+}
+
+// A saga left running by a process that died is cancelled before anything resumes it forward, and unwinds.
+TEST_F(CliTest, AnOperatorCancelsAnInterruptedSagaAndItUnwindsCleanly) {
+  const std::string id = MakeInterruptedSaga(db_, "cut").ToString();
+  Json cancelled = ToolJson({"saga", "cancel", id, "--by", "bob", "--reason", "tenant withdrew"});
+  EXPECT_EQ(cancelled["state"], "failed") << cancelled;
+  Outcome text = Tool({"saga", "show", id});
+  EXPECT_NE(text.out.find("cancel by bob: tenant withdrew"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("Cancelled: cancelled by bob: tenant withdrew"), std::string::npos) << text;
+  for (const auto& i : Rows({"instance", "list"})) EXPECT_EQ(i["state"], "destroyed") << i;
+  EXPECT_TRUE(ToolJson({"check"})["ok"].get<bool>());
+}
+
+TEST_F(CliTest, AbandonTakesAKindAndRefusesAnUnknownOne) {
+  const std::string id = MakeStuckSaga(db_, "wedged").ToString();
+  const Snapshot before = Snap();
+  ExpectOneLineError(Tool({"saga", "abandon", id, "--kind", "bored", "--reason", "x"}), 2);
+  EXPECT_EQ(Snap(), before);
+  Json a = ToolJson({"saga", "abandon", id, "--kind", "orphaned", "--by", "carol", "--reason", "host removed"});
+  EXPECT_EQ(a["state"], "abandoned");
+  Json events = ToolJson({"saga", "events", id});
+  EXPECT_EQ(events.back()["action"], "abandon");
+  EXPECT_EQ(events.back()["kind"], "orphaned");
+  EXPECT_EQ(events.back()["by"], "carol");
+  // Its instance, held in creating, is its leftover now.
+  Json check = ToolJson({"check"});
+  EXPECT_EQ(check["ok"], true) << check;
+  bool leftover = false;
+  for (const auto& n : check["notes"]) leftover |= n["kind"] == "leftover" && n["message"].get<std::string>().find(id) != std::string::npos;
+  EXPECT_TRUE(leftover) << check;
+}
+
 // --- Beside another process.
 
 TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
@@ -682,6 +748,8 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
       {"disk", "detach", "keep-d0", "keep"},
       {"disk", "delete", "keep-d0"},
       {"saga", "abandon", stuck.ToString(), "--reason", "while demo runs"},
+      {"saga", "cancel", stuck.ToString(), "--by", "alice"},
+      {"saga", "resume", stuck.ToString(), "--by", "alice"},
       {"saga", "prune", "--keep", "0"},
       {"recover"},
       {"demo", "--instances", "1"},
@@ -818,6 +886,7 @@ TEST_F(CliTest, ADirectoryThatIsNotASagadbDatabaseIsRefusedAndLeftAlone) {
       {"instance", "list"}, {"disk", "show", "x"},         {"saga", "list"}, {"check"},
       {"recover"},          {"instance", "create", "web"}, {"disk", "create", "x", "--size", "1GiB"},
       {"instance", "delete", "web"}, {"saga", "abandon", kZeroId, "--reason", "x"}, {"demo", "--instances", "1"},
+      {"saga", "cancel", kZeroId}, {"saga", "resume", kZeroId},
   };
   for (const std::string& db : {stray, other, file, missing}) {
     const auto files = FilesUnder(db);

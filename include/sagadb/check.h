@@ -30,8 +30,10 @@
 //                         its finished entry at its finish time; no entry names a saga that has no record or
 //                         that says otherwise.
 //   corruption            a record or event whose bytes fail verification, named by column family and key.
-// Notes (not violations): stuck and abandoned sagas, records held in `creating` by one, files in the volumes
-// directory that are not volumes, a database whose index is not built yet (schema version 1: not checked).
+// Notes (not violations): stuck, paused and abandoned sagas, records held in `creating` by one, files in the
+// volumes directory that are not volumes, a database whose index is not built yet (schema version 1: not
+// checked). What an abandoned saga left behind, whatever the invariant it breaks, is a `leftover` note naming
+// the record and the saga, not a violation: an operator gave up on that saga knowingly.
 //
 // Memory: check streams. Each table is walked in key order with point lookups of what a record names, the
 // saga records merged with their events and the index; the volumes directory is listed 16 of its 256 shard
@@ -68,6 +70,8 @@ inline constexpr char kSagaIndex[] = "saga_index";
 inline constexpr char kCorruption[] = "corruption";
 // Notes only.
 inline constexpr char kStuckSaga[] = "stuck_saga";
+// What an abandoned saga left behind (a record it was creating, a volume, an attachment), named with the saga.
+inline constexpr char kLeftover[] = "leftover";
 inline constexpr char kOtherFile[] = "other_file";
 }  // namespace check_kind
 
