@@ -720,6 +720,34 @@ TEST_F(CliTest, AbandonTakesAKindAndRefusesAnUnknownOne) {
   EXPECT_TRUE(leftover) << check;
 }
 
+// The operator's session of docs/TOOL.md: a drill fails the last step and keeps a volume's undo failing while
+// the command runs; the saga pauses (exit 1, a note for check), and a resume after the cause is gone unwinds it.
+TEST_F(CliTest, AVolumeUndoThatKeepsFailingPausesTheSagaAndAResumeUnwindsIt) {
+  Outcome bad = Tool({"instance", "create", "web", "--drill", "explode:stop"});
+  ExpectOneLineError(bad, 1);
+  EXPECT_FALSE(fs::exists(db_));  // refused before anything was created
+  Outcome create = Tool({"instance", "create", "web", "--disks", "2", "--drill", "fail:stop", "--drill",
+                         "undo-busy:disk_1.volume"});
+  EXPECT_EQ(create.exit_code, 1) << create;
+  EXPECT_NE(create.err.find("is paused"), std::string::npos) << create;
+  Json paused = Rows({"saga", "list", "--state", "paused"});
+  ASSERT_EQ(paused.size(), 1u) << paused;
+  const std::string id = paused[0]["id"];
+  Json show = ToolJson({"saga", "show", id});
+  EXPECT_EQ(show["state"], "paused");
+  EXPECT_NE(show["error"].get<std::string>().find("disk_1.volume"), std::string::npos) << show;
+  Json check = ToolJson({"check"});
+  EXPECT_EQ(check["ok"], true) << check;  // paused between steps: notes, not violations
+  EXPECT_EQ(Rows({"saga", "list", "--stalled", "1ms"}).size(), 0u);  // not in flight: nothing is waiting on it
+
+  Json resumed = ToolJson({"saga", "resume", id, "--by", "alice", "--reason", "volume host back"});
+  EXPECT_EQ(resumed["state"], "failed") << resumed;
+  Json after = ToolJson({"check"});
+  EXPECT_EQ(after["ok"], true) << after;
+  EXPECT_EQ(after["notes"], Json::array()) << after;
+  EXPECT_EQ(after["volumes"], 0) << after;
+}
+
 // --- Beside another process.
 
 TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {

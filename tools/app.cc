@@ -48,6 +48,9 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   app->add_option("--db", g.db, "database directory")->capture_default_str();
   app->add_option("--project", g.project, "project of the records named by NAME")->capture_default_str();
   app->add_flag("--json", g.json, "print JSON instead of tables");
+  app->add_option("--drill", g.drills,
+                  "rehearse a failure in the sagas this command runs: fail:NODE (the step fails for good) or "
+                  "undo-busy:NODE (its undo keeps failing as a busy host would, for as long as this command runs)");
   app->add_flag("--jsonl", g.jsonl, "listings: print one JSON object per line");
 
   auto sub = [&](CLI::App* parent, const std::string& name, const std::string& help) {

@@ -110,6 +110,26 @@ Result<Uuid> ResolveExistingRecord(Store& store, const GlobalOptions& g, RecordK
   return id;
 }
 
+Result<std::shared_ptr<FaultPlan>> DrillPlan(const std::vector<std::string>& drills) {
+  if (drills.empty()) return std::shared_ptr<FaultPlan>();
+  auto plan = std::make_shared<FaultPlan>();
+  for (const std::string& d : drills) {
+    const size_t colon = d.find(':');
+    const std::string what = d.substr(0, colon);
+    const std::string node = colon == std::string::npos ? "" : d.substr(colon + 1);
+    if (node.empty() || (what != "fail" && what != "undo-busy")) {
+      return Status::InvalidRequest(
+          fmt::format("--drill \"{}\" is not fail:NODE or undo-busy:NODE (NODE as `saga show` names it)", d));
+    }
+    if (what == "fail") {
+      plan->FailAction(node, Status::InvalidRequest(fmt::format("drill: step {} fails", node)));
+    } else {
+      plan->FailUndo(node, Status::Transient(fmt::format("drill: the host of {} is busy", node)), FaultPlan::kAlways);
+    }
+  }
+  return plan;
+}
+
 Result<Uuid> ParseSagaId(std::string_view text) {
   auto id = Uuid::Parse(text);
   if (!id) return Status::InvalidRequest(fmt::format("\"{}\" is not a saga id (a UUID)", text));

@@ -10,11 +10,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "controlplane/datastore.h"
 #include "engine/store.h"
 #include "sagadb/logger.h"
 #include "sagadb/status.h"
+#include "sagas/fault_plan.h"
 
 namespace sagadb::tool {
 
@@ -27,7 +29,14 @@ struct GlobalOptions {
   std::string project = "default";
   bool json = false;
   bool jsonl = false;  // listings: one JSON object per line
+  std::vector<std::string> drills;  // --drill: failures to rehearse in the sagas a command runs (DrillPlan)
 };
+
+// The faults --drill asks for, for the sagas a mutating command runs: "fail:NODE" makes the step fail for good
+// (InvalidRequest), "undo-busy:NODE" makes its undo fail with a transient error every time while this process
+// runs. NODE is a qualified node name ("disk_0.volume"). Null when there are none; InvalidRequest for a spec
+// that is neither.
+Result<std::shared_ptr<FaultPlan>> DrillPlan(const std::vector<std::string>& drills);
 
 // Prints "sagadb: <message>" on stderr and returns the exit code for it: kExitUsage for InvalidRequest raised
 // by argument checks (see UsageError), kExitFailed otherwise.

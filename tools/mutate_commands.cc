@@ -16,6 +16,7 @@
 #include "sagadb/control_plane.h"
 #include "controlplane/overload.h"
 #include "controlplane/volumes.h"
+#include "db/database_impl.h"
 #include "tools/records_json.h"
 #include "tools/units.h"
 
@@ -37,12 +38,15 @@ double PeakRssMiB() {
 }
 
 Result<std::unique_ptr<ControlPlane>> OpenOwned(const GlobalOptions& g, bool create) {
+  SAGADB_ASSIGN_OR_RETURN(std::shared_ptr<FaultPlan> drill, DrillPlan(g.drills));
   SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
   DatabaseOptions o;
   o.path = g.db;
   o.create_if_missing = create;
   o.logger = StderrLogger();
-  return ControlPlane::Open(o);
+  SAGADB_ASSIGN_OR_RETURN(auto cp, ControlPlane::Open(o));
+  if (drill) cp->database().impl().executor().SetFaultPlan(std::move(drill));
+  return cp;
 }
 
 // Waits for the saga and prints its outcome; the exit code says whether it succeeded. Every command checks its
