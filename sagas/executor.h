@@ -89,6 +89,9 @@ class SagaExecutor : private DriverHost {
   Result<SagaState> Abandon(const Uuid& id, AbandonKind kind, const OperatorRequest& request)
       EXCLUDES(mu_, start_ids_mu_);
 
+  // Test seam: whether a cancel of the saga was accepted and waits for (or is in) its next round.
+  bool CancelRequested(const Uuid& id) const EXCLUDES(mu_);
+
   // Blocks until no saga is executing.
   void WaitIdle() EXCLUDES(mu_);
   size_t in_flight() const EXCLUDES(mu_);

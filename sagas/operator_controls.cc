@@ -16,6 +16,13 @@ std::shared_ptr<SagaRun> SagaExecutor::Executing(const Uuid& id) const {
   return it == runs_.end() ? nullptr : it->second;
 }
 
+bool SagaExecutor::CancelRequested(const Uuid& id) const {
+  auto run = Executing(id);
+  if (!run) return false;
+  MutexLock lock(&run->mu);
+  return run->cancel.has_value() || run->cancel_durable;
+}
+
 Result<SagaState> SagaExecutor::Cancel(const Uuid& id, const OperatorRequest& request) {
   SAGADB_RETURN_IF_ERROR(CheckOperatorRequest(request));
   std::shared_ptr<SagaRun> run;
@@ -29,8 +36,9 @@ Result<SagaState> SagaExecutor::Cancel(const Uuid& id, const OperatorRequest& re
   }
   {
     MutexLock lock(&run->mu);
-    while (!run->first_round_done) run->done_cv.Wait();
-    if (!run->record_durable) return Status::NotFound(fmt::format("no saga {}", id.ToString()));
+    // A saga whose first round is still being built takes the cancel into a round that follows it (so it is
+    // created unwinding if that round carries its record); if that round fails, nothing of it is written and
+    // the cancel is reported lost below.
     // Its final record is on its way: too late to cancel; say how it ended.
     while (run->finishing && !run->complete) run->done_cv.Wait();
     if (run->complete) {

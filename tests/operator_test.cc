@@ -82,7 +82,11 @@ class OperatorTest : public ::testing::Test {
     auto ds = Must(Datastore::Open(&db.impl().store()));
     if (r.state == SagaState::kFailed) {
       EXPECT_EQ(testing::LiveDisksWithTag(*ds, tag), 0) << tag;
-      EXPECT_EQ(testing::FileCount(app_.files_dir), 0) << tag;
+      size_t files = 0;  // the external steps' files are named after the saga
+      for (const auto& f : std::filesystem::directory_iterator(app_.files_dir)) {
+        files += f.path().filename().string().starts_with(id.ToString());
+      }
+      EXPECT_EQ(files, 0u) << tag;
     } else if (r.state == SagaState::kSucceeded) {
       EXPECT_EQ(testing::LiveDisksWithTag(*ds, tag), 4) << tag;  // a, b, sub.x, d
     }
@@ -126,8 +130,13 @@ TEST_F(OperatorTest, ACancelWhileAnyNodeRunsUnwindsTheSagaCleanlyOrComesAfterIts
       if (running != node || fired.exchange(true)) return;
       if (external) {
         answer = db->Cancel(id, kAlice);
-      } else {
-        canceller = std::thread([&] { answer = db->Cancel(id, kAlice); });
+        return;
+      }
+      canceller = std::thread([&] { answer = db->Cancel(id, kAlice); });
+      // The step goes on once the cancel is registered with the saga (it then rides the next round).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!db->impl().executor().CancelRequested(id) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
       }
     };
     StartOptions so;
@@ -148,7 +157,7 @@ TEST_F(OperatorTest, ACancelWhileAnyNodeRunsUnwindsTheSagaCleanlyOrComesAfterIts
       EXPECT_EQ(ops[0].actor, "alice");
       cancelled++;
     } else {
-      // Only the last node can be too late for it: the saga's end was already on its way.
+      // Only a cancel asked during the last node can come too late: the saga's end was already on its way.
       EXPECT_EQ(node, "d") << answer->status().ToString();
       EXPECT_EQ(answer->status().code(), Code::kInvalidRequest);
       EXPECT_EQ(r.state, SagaState::kSucceeded);
@@ -384,8 +393,15 @@ TEST_F(OperatorTest, AResumeCrashedBeforeOrAfterItsWriteLeavesTheSagaPausedOrUnw
 }
 
 TEST_F(OperatorTest, AbandonKeepsItsKindActorAndReasonAndIsRefusedWhereItDoesNotApply) {
-  auto db = Open();
+  FaultInjector faults;
+  auto db = Open(&faults);
   const Uuid id = Paused(*db, "aband");
+  // Its write failed (a crash before it): nothing changed.
+  const size_t events = Events(*db, id).size();
+  faults.FailWrite(db->impl().store().write_attempts() + 1, Status::IOError("simulated crash"));
+  EXPECT_FALSE(db->Abandon(id, AbandonKind::kOrphaned, OperatorRequest{"bob", "x"}).ok());
+  EXPECT_EQ(Record(*db, id).state, SagaState::kPaused);
+  EXPECT_EQ(Events(*db, id).size(), events);
   EXPECT_EQ(db->Abandon(id, AbandonKind::kOrphaned, OperatorRequest{"", "x"}).status().code(),
             Code::kInvalidRequest);
   EXPECT_EQ(Must(db->Abandon(id, AbandonKind::kOrphaned, OperatorRequest{"bob", "its host was removed"})),
@@ -416,6 +432,54 @@ TEST_F(OperatorTest, AbandonKeepsItsKindActorAndReasonAndIsRefusedWhereItDoesNot
   EXPECT_EQ(Must(h.Wait()).state, SagaState::kSucceeded);
   app_.on_action = nullptr;
   EXPECT_TRUE(OperatorEvents(*db, running).empty());
+}
+
+// Replay's rules for operator events, on the sample DAG's node `a` (its first node, a local action).
+TEST(OperatorReplayTest, ReplayAcceptsWhatTheControlsWriteAndRejectsTheImpossible) {
+  const SagaDag dag = testing::SampleDag();
+  SagaRecord r;
+  r.id = Uuid::Generate();
+  r.kind = dag.kind;
+  r.nodes = dag.nodes;
+  r.scopes = dag.scopes;
+  auto node = [](uint32_t n, EventType t) {
+    SagaEvent e;
+    e.node = n;
+    e.type = t;
+    return e;
+  };
+  auto op = [](OperatorOp o) { return OperatorEvent(o, OperatorRequest{"alice", "why"}); };
+  auto replay = [&](std::vector<SagaEvent> events) {
+    std::vector<LoggedEvent> logged;
+    for (size_t i = 0; i < events.size(); ++i) logged.push_back(LoggedEvent{i + 1, events[i]});
+    return ReplaySagaLog(r, logged);
+  };
+  // An undo after a cancel, with no node failed, is the unwind a cancel begins.
+  auto cancelled = replay({node(0, EventType::kSucceeded), op(OperatorOp::kCancel), node(0, EventType::kUndoFinished)});
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  EXPECT_TRUE(cancelled->cancelled);
+  EXPECT_EQ(cancelled->cancel_error, "cancelled by alice: why");
+  r.state = SagaState::kFailed;
+  EXPECT_EQ(Must(StateFromLog(r, *cancelled)), SagaState::kFailed);
+  // Without the cancel the same undo is impossible.
+  EXPECT_FALSE(replay({node(0, EventType::kSucceeded), node(0, EventType::kUndoFinished)}).ok());
+
+  // A resume puts the failed undo back: it may run again, and the saga is unwinding, not paused.
+  auto resumed = replay({node(0, EventType::kSucceeded), op(OperatorOp::kCancel), node(0, EventType::kUndoFailed),
+                         op(OperatorOp::kResume)});
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(resumed->undo_failed, -1);
+  EXPECT_EQ(resumed->resumes, 1u);
+  r.state = SagaState::kUnwinding;
+  EXPECT_EQ(Must(StateFromLog(r, *resumed)), SagaState::kUnwinding);
+  r.state = SagaState::kPaused;
+  EXPECT_FALSE(StateFromLog(r, *resumed).ok());  // paused, but no undo is failed
+  auto paused = replay({node(0, EventType::kSucceeded), op(OperatorOp::kCancel), node(0, EventType::kUndoFailed)});
+  EXPECT_EQ(Must(StateFromLog(r, Must(std::move(paused)))), SagaState::kPaused);
+
+  // A resume with nothing to retry, and an operator event without an action, are impossible.
+  EXPECT_FALSE(replay({node(0, EventType::kSucceeded), op(OperatorOp::kResume)}).ok());
+  EXPECT_FALSE(replay({op(OperatorOp::kNone)}).ok());
 }
 
 }  // namespace
