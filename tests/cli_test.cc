@@ -630,24 +630,46 @@ TEST_F(CliTest, CheckPassesOnAHealthyDatabaseAndListsEachViolationWithItsIds) {
 }
 
 TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
-  Outcome o = Tool({"demo", "--instances", "4", "--disks", "3", "--fail-rate", "0.05", "--seed", "11",
-                    "--concurrency", "2", "--json"});
+  // Permanent faults at nearly every other instance-create of 15 steps: sagas fail and unwind, nothing sticks.
+  Outcome o = Tool({"demo", "--instances", "4", "--disks", "3", "--fail-rate", "0.05", "--permanent-rate", "0.3",
+                    "--seed", "11", "--concurrency", "2", "--json"});
   ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.err, "") << "no progress line when stderr is not a terminal";
   Json r = o.JsonOut();
   EXPECT_EQ(r["ok"], true);
   EXPECT_EQ(r["instances"], 4);
   EXPECT_EQ(r["disks_per_instance"], 3);
   EXPECT_EQ(r["seed"], 11);
+  EXPECT_EQ(r["permanent_rate"], 0.3);
   EXPECT_EQ(r["succeeded"].get<int>() + r["failed"].get<int>(), 4);
+  EXPECT_GT(r["failed"].get<int>(), 0) << r;
+  EXPECT_GT(r["failed_by_permanent_faults"].get<int>(), 0) << r;
+  EXPECT_LE(r["failed_by_permanent_faults"].get<int>(), r["failed"].get<int>());
+  EXPECT_GE(r["injected_permanent_faults"].get<int>(), r["failed_by_permanent_faults"].get<int>());
   EXPECT_EQ(r["stuck"], 0);
   EXPECT_EQ(r["unfinished"], 0);
   EXPECT_EQ(r["check"]["ok"], true);
   EXPECT_EQ(Rows({"saga", "list"}).size(), 4u);
+  EXPECT_EQ(Rows({"saga", "list", "--state", "failed"}).size(), r["failed"].get<size_t>());
+  Outcome check = Tool({"check", "--quiescent"});
+  EXPECT_EQ(check.exit_code, 0) << check;  // the failed sagas left nothing behind
 
+  // By default a small rate of permanent faults; the text report says how many failed of them.
   Outcome text = Tool({"demo", "--instances", "2", "--disks", "1", "--seed", "3"});
   EXPECT_EQ(text.exit_code, 0) << text;
+  EXPECT_EQ(text.err, "");
+  EXPECT_NE(text.out.find("5% transient store faults, 0.5% permanent step faults, seed 3"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("by an injected permanent fault"), std::string::npos) << text;
   EXPECT_NE(text.out.find("demo: OK"), std::string::npos) << text;
   EXPECT_EQ(Rows({"saga", "list"}).size(), 6u);
+
+  // Without permanent faults nothing fails: the retries absorb the transient ones.
+  Json none = ToolJson({"demo", "--instances", "6", "--disks", "2", "--permanent-rate", "0", "--seed", "5"});
+  EXPECT_EQ(none["ok"], true) << none;
+  EXPECT_EQ(none["failed"], 0) << none;
+  EXPECT_EQ(none["failed_by_permanent_faults"], 0);
+  EXPECT_EQ(none["injected_permanent_faults"], 0);
+  EXPECT_EQ(none["succeeded"], 6);
 
   Json recover = ToolJson({"recover"});
   EXPECT_EQ(recover["scanned"], 0);  // sagas in flight: none; the finished ones are not read at all
@@ -769,6 +791,7 @@ TEST_F(CliTest, BadInputIsOneLineOnStderrAndChangesNothing) {
       {{"saga", "abandon", saga, "--reason", ""}, 2},
       {{"demo", "--instances", "0"}, 2},
       {{"demo", "--fail-rate", "2"}, 2},
+      {{"demo", "--permanent-rate", "1"}, 2},
       // Unknown ids and names, taken names.
       {{"instance", "show", "nosuch"}, 1},
       {{"instance", "show", kZeroId}, 1},

@@ -66,10 +66,13 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   };
 
   // demo
-  CLI::App* demo = sub(app, "demo", "the overload scenario: concurrent instance-creates under transient faults");
+  CLI::App* demo = sub(app, "demo", "the overload scenario: concurrent instance-creates under injected faults");
   demo->add_option("--instances", a.demo.instances, "instance-create sagas")->capture_default_str();
   demo->add_option("--disks", a.demo.disks, "disks per instance (0-12)")->capture_default_str();
   demo->add_option("--fail-rate", a.demo.fail_rate, "fraction of store operations that fail transiently")
+      ->capture_default_str();
+  demo->add_option("--permanent-rate", a.demo.permanent_rate,
+                   "fraction of forward steps that fail for good (their sagas unwind)")
       ->capture_default_str();
   demo->add_option("--seed", a.demo.seed, "fault injector seed (default: from the clock)");
   demo->add_option("--concurrency", a.demo.concurrency, "sagas in flight at once (default: all)");
