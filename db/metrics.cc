@@ -57,10 +57,10 @@ Result<Metrics> Database::metrics() const {
   // Every state that keeps a saga in flight is listed, zero or not, so that a series never just disappears.
   for (size_t s = 0; s < SagaMetrics::kStates; ++s) {
     const auto state = static_cast<SagaState>(s);
-    if (ParseSagaState(ToString(state)) == state && !IsFinished(state)) m.unfinished[std::string(ToString(state))] = 0;
+    if (ParseSagaState(ToString(state)) == state && !IsFinished(state)) m.unfinished[StateName(state)] = 0;
   }
   IndexCursor c(store, IndexCursor::kActive);
-  for (c.SeekToFirst(); c.Valid(); c.Next()) m.unfinished[SagaMetrics::StateName(static_cast<size_t>(c.entry().state))]++;
+  for (c.SeekToFirst(); c.Valid(); c.Next()) m.unfinished[StateName(c.entry().state)]++;
   SAGADB_RETURN_IF_ERROR(c.status());
   return m;
 }

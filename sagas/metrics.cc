@@ -1,8 +1,7 @@
 #include "sagas/metrics.h"
 
-#include <fmt/format.h>
-
 #include "base/clock.h"
+#include "log/saga_index.h"
 
 namespace sagadb {
 namespace {
@@ -13,13 +12,6 @@ uint64_t Micros(int64_t ns) { return ns > 0 ? static_cast<uint64_t>(ns) / 1000 :
 
 SagaMetrics::SagaMetrics() {
   for (auto& h : saga_us_) h = NewLatency();
-}
-
-std::string SagaMetrics::StateName(size_t state) {
-  const std::string_view name = ToString(static_cast<SagaState>(state));
-  // A number this build has no name for reads as "unknown"; the name must say which number it was.
-  if (ParseSagaState(name) != static_cast<SagaState>(state)) return fmt::format("state_{}", state);
-  return std::string(name);
 }
 
 void SagaMetrics::IndexActions(const ActionRegistry& registry) {
@@ -75,7 +67,8 @@ void SagaMetrics::Fill(Metrics* m) const {
       c.started = k->started.load(kRelaxed);
       c.resumed = k->resumed.load(kRelaxed);
       for (size_t s = 0; s < kStates; ++s) {
-        if (const uint64_t n = k->ended[s].load(kRelaxed); n > 0) c.ended[StateName(s)] = n;
+        const uint64_t n = k->ended[s].load(kRelaxed);
+        if (n > 0) c.ended[StateName(static_cast<SagaState>(s))] = n;
       }
       if (const uint64_t n = k->halted.load(kRelaxed); n > 0) c.ended["halted"] = n;
       add(m->sagas, c);
@@ -84,7 +77,7 @@ void SagaMetrics::Fill(Metrics* m) const {
   }
   for (size_t s = 0; s < kStates; ++s) {
     Histogram h = saga_us_[s]->Snapshot(1e6);
-    if (h.count > 0) m->saga_seconds[StateName(s)] = std::move(h);
+    if (h.count > 0) m->saga_seconds[StateName(static_cast<SagaState>(s))] = std::move(h);
   }
   m->node_seconds = node_us_->Snapshot(1e6);
   for (size_t i = 0; i < action_us_.size(); ++i) {

@@ -79,9 +79,6 @@ class SagaMetrics {
   // round_events.
   void Fill(Metrics* m) const EXCLUDES(mu_);
 
-  // A state's name: ToString(state), or "state_<n>" for a number this build has no name for.
-  static std::string StateName(size_t state);
-
  private:
   static constexpr auto kRelaxed = std::memory_order_relaxed;
   // Latencies in microseconds: 16 us, 32 us, ... 2^25 us (33.6 s), and above.

@@ -724,6 +724,9 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
     Outcome check = Tool({"check", "--json"});
     EXPECT_EQ(check.exit_code, 0) << check;
     EXPECT_EQ(check.JsonOut()["ok"], true) << check;
+    Outcome stats = Tool({"stats", "--json"});
+    EXPECT_EQ(stats.exit_code, 0) << stats;
+    EXPECT_GE(stats.JsonOut()["sagas"].get<size_t>(), sagas_before) << stats;
   }
 
   ASSERT_EQ(demo.Wait(), 0) << ReadFile(dir_.Sub("demo.out")) << ReadFile(dir_.Sub("demo.err"));
@@ -841,6 +844,7 @@ TEST_F(CliTest, ADirectoryThatIsNotASagadbDatabaseIsRefusedAndLeftAlone) {
       {"instance", "list"}, {"disk", "show", "x"},         {"saga", "list"}, {"check"},
       {"recover"},          {"instance", "create", "web"}, {"disk", "create", "x", "--size", "1GiB"},
       {"instance", "delete", "web"}, {"saga", "abandon", kZeroId, "--reason", "x"}, {"demo", "--instances", "1"},
+      {"stats"},
   };
   for (const std::string& db : {stray, other, file, missing}) {
     const auto files = FilesUnder(db);
@@ -965,6 +969,58 @@ TEST_F(CliTest, SagaListFiltersByKindAndCreationTime) {
   EXPECT_EQ(Rows({"saga", "list", "--since", "2000-01-01T00:00:00Z", "--until", "2100-01-01T01:00:00+01:00"}).size(),
             2u);
   EXPECT_EQ(Rows({"saga", "list", "--since", "2100-01-01T00:00:00.5Z"}), Json::array());
+}
+
+TEST_F(CliTest, StatsCountsTheSagasByStateAndKindAndNamesTheOldestInFlightAndTheStalled) {
+  Outcome empty = Tool({"stats"});
+  ASSERT_EQ(empty.exit_code, 1) << empty;  // there is no database yet
+  ToolJson({"instance", "create", "web", "--disks", "2"});
+  ToolJson({"instance", "create", "api", "--disks", "0"});
+  ToolJson({"disk", "create", "spare", "--size", "1GiB"});
+  ASSERT_EQ(Tool({"disk", "attach", "web-d0", "api"}).exit_code, 1);  // attached elsewhere: the saga fails
+  const Uuid stuck = MakeStuckSaga(db_, "wedged");
+  const Uuid cut = MakeInterruptedSaga(db_, "cut");  // last: any later read-write open would resume it
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  Json st = ToolJson({"stats"});
+  EXPECT_EQ(st["sagas"], 6) << st;
+  EXPECT_EQ(st["finished"], 4);
+  EXPECT_EQ(st["unfinished"], 2);
+  EXPECT_EQ(st["by_state"], (Json{{"succeeded", 3}, {"failed", 1}, {"stuck", 1}, {"running", 1}})) << st;
+  EXPECT_EQ(st["by_kind"], (Json{{"instance-create", {{"succeeded", 2}, {"stuck", 1}, {"running", 1}, {"total", 4}}},
+                                 {"disk-create", {{"succeeded", 1}, {"total", 1}}},
+                                 {"disk-attach", {{"failed", 1}, {"total", 1}}}}))
+      << st;
+  ASSERT_TRUE(st["oldest_in_flight"].is_object()) << st;  // the running one, not the older stuck one
+  EXPECT_EQ(st["oldest_in_flight"]["id"], cut.ToString());
+  EXPECT_EQ(st["oldest_in_flight"]["kind"], "instance-create");
+  EXPECT_EQ(st["oldest_in_flight"]["state"], "running");
+  EXPECT_GE(st["oldest_in_flight"]["age_seconds"].get<double>(), 0.02);
+  EXPECT_EQ(st["stalled_after_seconds"], 1800.0);
+  EXPECT_EQ(st["stalled"], Json::array()) << "quiet for less than the default 30m";
+  EXPECT_EQ(st["source"], "index");
+
+  Json quiet = ToolJson({"stats", "--stalled", "10ms"});
+  ASSERT_EQ(quiet["stalled"].size(), 1u) << quiet;  // not the stuck one
+  const Json& s = quiet["stalled"][0];
+  EXPECT_EQ(s["id"], cut.ToString());
+  EXPECT_EQ(s["state"], "running");
+  EXPECT_EQ(s["last_event"]["node"], "disk_0.volume");
+  EXPECT_EQ(s["last_event"]["type"], "started");
+  EXPECT_GE(s["quiet_seconds"].get<double>(), 0.01);
+  EXPECT_EQ(quiet["stalled_after_seconds"], 0.01);
+
+  Outcome table = Tool({"stats", "--stalled", "10ms"});
+  ASSERT_EQ(table.exit_code, 0) << table;
+  EXPECT_EQ(table.err, "");
+  EXPECT_TRUE(table.out.starts_with("6 sagas: 4 finished, 2 not finished\n")) << table;
+  EXPECT_NE(table.out.find("\ninstance-create          4       1         2       0       1\n"), std::string::npos)
+      << table;
+  EXPECT_NE(table.out.find("oldest in flight: " + cut.ToString() + " instance-create running"), std::string::npos)
+      << table;
+  EXPECT_NE(table.out.find("stalled (no event for 10ms): 1"), std::string::npos) << table;
+  EXPECT_EQ(ToolJson({"saga", "show", stuck.ToString()})["state"], "stuck");
+  ExpectOneLineError(Tool({"stats", "--stalled", "soon"}), 2);
 }
 
 TEST_F(CliTest, SagaListStalledShowsSagasInFlightThatHaveBeenQuietWithTheirLastEvent) {

@@ -11,6 +11,7 @@
 #include "tools/inspect_commands.h"
 #include "tools/list_commands.h"
 #include "tools/mutate_commands.h"
+#include "tools/stats_command.h"
 
 namespace sagadb::tool {
 namespace {
@@ -21,6 +22,7 @@ struct Args {
   std::string reason;
   bool svg = false;
   bool quiescent = false;
+  std::string stalled = "30m";
   std::string size;
   InstanceCreateArgs create;
   DemoArgs demo;
@@ -84,6 +86,10 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   bind(check, [&] { return CheckCommand(g, a.quiescent); });
   bind(sub(app, "recover", "open the database, finish every interrupted saga, print the report"),
        [&] { return Recover(g); });
+  CLI::App* stats = sub(app, "stats", "sagas by state and kind, the oldest in flight, the stalled ones");
+  stats->add_option("--stalled", a.stalled, "list running and unwinding sagas with no event for this long")
+      ->capture_default_str();
+  bind(stats, [&] { return Stats(g, a.stalled); });
 
   // instance
   CLI::App* instance = sub(app, "instance", "instances");
