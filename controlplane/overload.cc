@@ -8,8 +8,10 @@
 
 #include "controlplane/check.h"
 #include "controlplane/datastore.h"
-#include "engine/fault_injector.h"
 #include "controlplane/names.h"
+#include "db/database_impl.h"
+#include "engine/fault_injector.h"
+#include "sagas/fault_plan.h"
 
 namespace sagadb {
 namespace {
@@ -30,12 +32,31 @@ class InstalledHooks {
   Store* store_;
 };
 
+// Gives the executor the plan of permanent faults for the scenario's duration, when there is one.
+class InstalledPlan {
+ public:
+  InstalledPlan(SagaExecutor* executor, std::shared_ptr<FaultPlan> plan) : executor_(plan ? executor : nullptr) {
+    if (executor_ != nullptr) executor_->SetFaultPlan(std::move(plan));
+  }
+  ~InstalledPlan() { Remove(); }
+  InstalledPlan(const InstalledPlan&) = delete;
+  InstalledPlan& operator=(const InstalledPlan&) = delete;
+  void Remove() {
+    if (executor_ != nullptr) executor_->SetFaultPlan(nullptr);
+    executor_ = nullptr;
+  }
+
+ private:
+  SagaExecutor* executor_;
+};
+
 Status ValidateOptions(const OverloadOptions& o) {
   if (o.instances <= 0) return Status::InvalidRequest("the scenario needs at least one instance");
   if (o.disks_per_instance < 0 || o.disks_per_instance > kMaxDisksPerInstance) {
     return Status::InvalidRequest(fmt::format("disks per instance must be 0-{}", kMaxDisksPerInstance));
   }
   if (o.fail_rate < 0 || o.fail_rate >= 1) return Status::InvalidRequest("fail_rate must be in [0, 1)");
+  if (o.permanent_rate < 0 || o.permanent_rate >= 1) return Status::InvalidRequest("permanent_rate must be in [0, 1)");
   if (o.concurrency <= 0) return Status::InvalidRequest("concurrency must be at least 1");
   if (o.disk_size_bytes == 0) return Status::InvalidRequest("disk size must be greater than zero");
   // The longest name the scenario makes must be valid too.
@@ -55,11 +76,20 @@ InstanceCreateRequest RequestFor(const OverloadOptions& o, int i) {
 }
 
 ExecutorStats Minus(const ExecutorStats& a, const ExecutorStats& b) {
-  return ExecutorStats{a.started - b.started,   a.resumed - b.resumed,
-                       a.succeeded - b.succeeded, a.failed - b.failed,
-                       a.stuck - b.stuck,       a.halted - b.halted,
-                       a.rejected - b.rejected, a.action_retries - b.action_retries,
-                       a.undo_retries - b.undo_retries, a.log_retries - b.log_retries};
+  ExecutorStats d;
+  d.started = a.started - b.started;
+  d.resumed = a.resumed - b.resumed;
+  d.succeeded = a.succeeded - b.succeeded;
+  d.failed = a.failed - b.failed;
+  d.stuck = a.stuck - b.stuck;
+  d.halted = a.halted - b.halted;
+  d.rejected = a.rejected - b.rejected;
+  d.action_retries = a.action_retries - b.action_retries;
+  d.undo_retries = a.undo_retries - b.undo_retries;
+  d.log_retries = a.log_retries - b.log_retries;
+  d.lock_conflict_retries = a.lock_conflict_retries - b.lock_conflict_retries;
+  d.rounds = a.rounds - b.rounds;
+  return d;
 }
 
 }  // namespace
@@ -74,15 +104,26 @@ Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptio
   FaultInjector faults;
   faults.SetTransientRate(options.fail_rate, options.seed);
   InstalledHooks installed(store, &faults);
+  std::shared_ptr<FaultPlan> permanent;
+  if (options.permanent_rate > 0) {
+    permanent = std::make_shared<FaultPlan>();
+    // Its own stream of the seed: the store's faults and these do not draw from one sequence.
+    permanent->FailActionsAtRate(options.permanent_rate, Status::InvalidRequest(kPermanentFault),
+                                 options.seed ^ 0x9e3779b97f4a7c15ull);
+  }
+  InstalledPlan installed_plan(&db.impl().executor(), permanent);
 
   std::mutex mu;  // guards report counters, problems and progress calls
   OverloadProgress progress;
   progress.total = options.instances;
-  auto record = [&](SagaState state, std::string problem) {
+  auto record = [&](SagaState state, std::string problem, bool by_permanent_fault = false) {
     std::lock_guard lock(mu);
     switch (state) {
       case SagaState::kSucceeded: report.succeeded++; break;
-      case SagaState::kFailed: report.failed++; break;
+      case SagaState::kFailed:
+        report.failed++;
+        if (by_permanent_fault) report.failed_permanent++;
+        break;
       case SagaState::kStuck: report.stuck++; break;
       default: report.unfinished++; break;
     }
@@ -119,7 +160,7 @@ Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptio
       problem = fmt::format("{}: saga {} {} at {}: {}", request.name, result->id.ToString(), ToString(result->state),
                             result->error_node, result->error.ToString());
     }
-    record(result->state, std::move(problem));
+    record(result->state, std::move(problem), result->error.message().starts_with(kPermanentFault));
   };
 
   const auto began = std::chrono::steady_clock::now();
@@ -134,8 +175,10 @@ Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptio
   report.elapsed = std::chrono::steady_clock::now() - began;
 
   installed.Remove();
+  installed_plan.Remove();
   db.WaitIdle();
   report.injected_faults = faults.injected_failures();
+  report.permanent_faults = permanent ? permanent->rate_faults() : 0;
   report.executor = Minus(db.stats(), stats_before);
   report.sagas_per_second = report.elapsed.count() > 0 ? options.instances / report.elapsed.count() : 0;
   CheckOptions check;
@@ -146,11 +189,12 @@ Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptio
 
 std::string Summarize(const OverloadReport& r) {
   return fmt::format(
-      "{} sagas in {:.2f} s ({:.1f}/s): {} succeeded, {} failed, {} stuck, {} unfinished; {} faults injected, "
-      "{} action / {} undo / {} log retries; check: {}",
+      "{} sagas in {:.2f} s ({:.1f}/s): {} succeeded, {} failed ({} by permanent faults), {} stuck, {} unfinished; "
+      "{} transient and {} permanent faults injected, {} action / {} undo / {} log retries; check: {}",
       r.succeeded + r.failed + r.stuck + r.unfinished, r.elapsed.count(), r.sagas_per_second, r.succeeded, r.failed,
-      r.stuck, r.unfinished, r.injected_faults, r.executor.action_retries, r.executor.undo_retries,
-      r.executor.log_retries, r.check.ok() ? "ok" : fmt::format("{} violation(s)", r.check.violations.size()));
+      r.failed_permanent, r.stuck, r.unfinished, r.injected_faults, r.permanent_faults, r.executor.action_retries,
+      r.executor.undo_retries, r.executor.log_retries,
+      r.check.ok() ? "ok" : fmt::format("{} violation(s)", r.check.violations.size()));
 }
 
 }  // namespace sagadb

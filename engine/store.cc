@@ -261,7 +261,10 @@ Status Store::WriteWith(const Batch& batch, bool sync, bool open) {
     // background work) failed first: RocksDB refused this write because of that one.
     return Poisons(st) ? Poison(st) : st;
   }
-  if (sync) synced_writes_.fetch_add(1, std::memory_order_relaxed);
+  if (sync) {
+    synced_writes_.fetch_add(1, std::memory_order_relaxed);
+    synced_write_entries_.Add(batch.count());
+  }
   bytes_written_.fetch_add(batch.payload_bytes(), std::memory_order_relaxed);
   if (hooks != nullptr) hooks->AfterWrite(n);
   return Status::OK();

@@ -44,6 +44,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/histogram.h"
 #include "base/mutex.h"
 #include "engine/batch.h"
 #include "engine/write_hooks.h"
@@ -186,6 +187,8 @@ class Store {
 
   // Successful synced writes so far (the disk's unit of cost), the open's own included.
   uint64_t synced_writes() const { return synced_writes_.load(std::memory_order_relaxed); }
+  // How many entries (puts and deletes) each of those carried: bounds 1, 2, 4, ... 8192.
+  Histogram synced_write_entries() const { return synced_write_entries_.Snapshot(); }
   // Bytes of keys and values successfully written so far (before RocksDB's own framing).
   uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
   // Write calls so far, including those a hook refused or that failed: the number hooks see for the last one.
@@ -220,6 +223,7 @@ class Store {
   uint64_t open_generation_ = 0;
   std::atomic<uint32_t> schema_version_{kSchemaVersion};
   std::atomic<uint64_t> synced_writes_{0};
+  AtomicHistogram synced_write_entries_{1, 14};
   std::atomic<uint64_t> write_attempts_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<StoreHooks*> hooks_{nullptr};

@@ -5,7 +5,8 @@
 // The bank and its transfer saga are in bank.h: debit (local), receipt (external: a file under DIR/receipts),
 // credit (local; a payee named "nobody" is refused, which makes the saga unwind: the receipt is removed and the
 // payer's money given back). It runs one transfer that succeeds and one that fails, and prints the balances and
-// receipts after each. bank_kit_test.cc puts the same saga through sagadb's crash-test kit.
+// receipts after each, then what the database's metrics say of them. bank_kit_test.cc puts the same saga through
+// sagadb's crash-test kit.
 #include <sagadb/database.h>
 
 #include <cstdio>
@@ -70,5 +71,15 @@ int main(int argc, char** argv) {
                                                       : r->state == sagadb::SagaState::kFailed;
     if (!expected) exit_code = 1;
   }
+
+  // What the database says about itself, as the appliance's /metrics endpoint would serve it (sagadb/metrics.h).
+  auto metrics = (*db)->metrics();
+  if (!metrics.ok()) return 1;
+  const auto& transfers = metrics->by_kind["transfer"];
+  std::printf("metrics: %llu transfer(s) succeeded, %llu failed; %llu synced writes; %zu bytes as Prometheus text\n",
+              static_cast<unsigned long long>(transfers.Ended("succeeded")),
+              static_cast<unsigned long long>(transfers.Ended("failed")),
+              static_cast<unsigned long long>(metrics->synced_writes), sagadb::WritePrometheus(*metrics).size());
+  if (transfers.Ended("succeeded") != 1 || transfers.Ended("failed") != 1) exit_code = 1;
   return exit_code;
 }

@@ -28,6 +28,12 @@ bool IsFinished(SagaState state) {
   return state == SagaState::kSucceeded || state == SagaState::kFailed || state == SagaState::kAbandoned;
 }
 
+std::string StateName(SagaState state) {
+  const std::string_view name = ToString(state);
+  if (ParseSagaState(name) != state) return "state_" + std::to_string(static_cast<unsigned>(state));
+  return std::string(name);
+}
+
 int64_t FinishTime(const SagaRecord& record) {
   return record.finished_ns != 0 ? record.finished_ns : record.modified_ns;
 }

@@ -36,6 +36,9 @@ inline constexpr char kFinishedPrefix = 'f';
 
 // Succeeded, failed or abandoned: a state retention may remove. Every other state is in flight.
 bool IsFinished(SagaState state);
+// A state's name, ToString(state), or "state_<n>" for a number this build has no name for (an entry written by a
+// newer sagadb): figures counted by state keep such states apart instead of calling them all "unknown".
+std::string StateName(SagaState state);
 // When a finished saga finished: its finished_ns, or (a record that never had one) its modified_ns.
 int64_t FinishTime(const SagaRecord& record);
 int64_t FinishTime(const SagaHeader& header);

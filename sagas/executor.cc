@@ -52,7 +52,9 @@ SagaExecutor::SagaExecutor(Store* store, KeyLocks* locks, const ActionRegistry* 
       options_(options),
       log_(store),
       driver_(this, store, locks, &options_, &pool_, &counters_),
-      pool_(options.threads) {}
+      pool_(options.threads) {
+  counters_.metrics.IndexActions(*registry);
+}
 
 SagaExecutor::~SagaExecutor() { Shutdown(); }
 
@@ -129,6 +131,7 @@ SagaExecutor::Tracked SagaExecutor::Track(const std::shared_ptr<SagaRun>& run, b
   }
   if (resumed) in_flight_++;
   (resumed ? counters_.resumed : counters_.started)++;
+  counters_.metrics.Started(run->kind_metrics, resumed);
   return Tracked::kYes;
 }
 
@@ -138,6 +141,7 @@ void SagaExecutor::Untrack(const std::shared_ptr<SagaRun>& run) {
   if (it != runs_.end() && it->second == run) {
     runs_.erase(it);
     counters_.started--;
+    counters_.metrics.Unstarted(run->kind_metrics);
   }
   if (runs_.empty() && in_flight_ == 0) idle_cv_.SignalAll();
 }
@@ -227,7 +231,9 @@ Result<std::shared_ptr<SagaRun>> SagaExecutor::NewRun(SagaRecord record, Json pa
     }
   }
   const size_t scopes = record.scopes.size();
+  SagaMetrics::Kind* const kind_metrics = counters_.metrics.ForKind(record.kind);
   auto run = std::make_shared<SagaRun>(std::move(record), std::move(params), &log_, next_seq);
+  run->kind_metrics = kind_metrics;
   run->actions = std::move(actions);
   run->children = std::move(children);
   run->qualified_names = std::move(names);
@@ -402,6 +408,7 @@ void SagaExecutor::Complete(const std::shared_ptr<SagaRun>& run, std::optional<S
   } else {
     counters_.stuck++;
   }
+  counters_.metrics.Completed(run->kind_metrics, run->halted ? nullptr : &*run->result, run->record.created_ns);
   MutexLock lock(&mu_);
   runs_.erase(run->id());
   in_flight_--;

@@ -96,6 +96,8 @@ class SagaExecutor : private DriverHost {
   void WaitIdle() EXCLUDES(mu_);
   size_t in_flight() const EXCLUDES(mu_);
   ExecutorStats stats() const;
+  // The counters behind stats(), with the figures by kind, outcome and action (sagadb/metrics.h).
+  const ExecutorCounters& counters() const { return counters_; }
 
   // Test seam: faults injected at named nodes. nullptr removes the plan.
   void SetFaultPlan(std::shared_ptr<FaultPlan> plan) EXCLUDES(mu_);

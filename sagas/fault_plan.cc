@@ -40,9 +40,24 @@ std::optional<Status> FaultPlan::Take(FaultMap& faults, const std::string& node)
   return it->second.error;
 }
 
+void FaultPlan::FailActionsAtRate(double rate, Status error, uint64_t seed) {
+  MutexLock lock(&mu_);
+  rate_ = rate;
+  rate_error_ = std::move(error);
+  rng_.seed(seed);
+}
+
+uint64_t FaultPlan::rate_faults() const {
+  MutexLock lock(&mu_);
+  return rate_faults_;
+}
+
 std::optional<Status> FaultPlan::TakeActionFault(const std::string& node) {
   MutexLock lock(&mu_);
-  return Take(action_, node);
+  if (auto named = Take(action_, node)) return named;
+  if (rate_ <= 0 || std::uniform_real_distribution<double>(0, 1)(rng_) >= rate_) return std::nullopt;
+  rate_faults_++;
+  return Status::FromCode(static_cast<uint8_t>(rate_error_.code()), rate_error_.message() + " at " + node);
 }
 
 std::optional<Status> FaultPlan::TakeAfterStageFault(const std::string& node) {

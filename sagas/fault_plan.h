@@ -6,13 +6,16 @@
 //   plan->FailAfterEffect("disk_0.volume", Status::Internal("injected"));    // its effect happened; then fail
 //   plan->FailUndo("disk_0.volume", Status::Transient("injected"), 3);       // its undo fails 3 times
 //   plan->RunActionTwice("*");                                               // every action runs twice
+//   plan->FailActionsAtRate(0.005, Status::InvalidRequest("injected"), 42);  // ~1 forward step in 200
 //   executor.SetFaultPlan(plan);
 //
 // Off by default: with no plan set the executor pays one pointer check per node. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 
@@ -35,6 +38,13 @@ class FaultPlan {
   // action had failed with `error`: retried if transient, otherwise recorded as failed.
   void FailAfterEffect(const std::string& node, Status error, int times = kAlways);
   void FailUndo(const std::string& node, Status error, int times = 1);
+  // Every forward action (local or external) that no named fault takes fails instead of running, with
+  // probability `rate`, with `error` and " at <node>" after its message: faults at random steps of random
+  // sagas, as a permanent `error` makes them unwind (undos are never touched). Repeatable for a `seed` as far as
+  // the order in which steps run is.
+  void FailActionsAtRate(double rate, Status error, uint64_t seed);
+  // How many faults FailActionsAtRate has injected.
+  uint64_t rate_faults() const;
   void RunActionTwice(const std::string& node);
   void RunUndoTwice(const std::string& node);
 
@@ -61,6 +71,10 @@ class FaultPlan {
   FaultMap undo_ GUARDED_BY(mu_);
   std::set<std::string> action_twice_ GUARDED_BY(mu_);
   std::set<std::string> undo_twice_ GUARDED_BY(mu_);
+  double rate_ GUARDED_BY(mu_) = 0;
+  Status rate_error_ GUARDED_BY(mu_);
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
+  uint64_t rate_faults_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sagadb

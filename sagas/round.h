@@ -36,16 +36,18 @@
 #include "sagadb/database.h"
 #include "sagadb/options.h"
 #include "sagas/fault_plan.h"
+#include "sagas/metrics.h"
 #include "sagas/saga_run.h"
 
 namespace sagadb {
 
-// The executor's counters, bumped without a lock.
+// The executor's counters, bumped without a lock; `metrics` has the figures by kind, outcome and action.
 struct ExecutorCounters {
   std::atomic<uint64_t> started{0}, resumed{0}, succeeded{0}, failed{0}, stuck{0}, halted{0}, rejected{0};
   std::atomic<uint64_t> paused{0}, cancelled{0};
   std::atomic<uint64_t> action_retries{0}, undo_retries{0}, log_retries{0}, lock_conflict_retries{0};
   std::atomic<uint64_t> rounds{0};
+  SagaMetrics metrics;
   ExecutorStats Snapshot() const;
 };
 

@@ -2,6 +2,7 @@
 // (Dropped); and when a saga has nothing left to do.
 #include <fmt/format.h>
 
+#include "base/clock.h"
 #include "sagas/round.h"
 #include "sagas/scheduler.h"
 
@@ -58,12 +59,19 @@ void SagaDriver::Applied(const std::shared_ptr<SagaRun>& run, Round& round) {
   run->log_attempts = 0;
   run->record_durable = true;
   if (round.record && round.record->generation == run->record.generation) run->record_dirty = false;
+  counters_->metrics.RoundWritten(round.events.size());
+  const int64_t now = NowNs();
+  auto succeeded = [&](uint32_t i) {
+    NodeRt& n = run->nodes[i];
+    n.status = NodeStatus::kSucceeded;
+    counters_->metrics.NodeSucceeded(run->actions[i], now - n.start_ns);
+  };
   bool failed = false, undo_failed = false;
-  for (uint32_t i : round.staged) run->nodes[i].status = NodeStatus::kSucceeded;
+  for (uint32_t i : round.staged) succeeded(i);
   for (uint32_t i : round.outcomes) {
     NodeRt& n = run->nodes[i];
     switch (n.outcome->type) {
-      case EventType::kSucceeded: n.status = NodeStatus::kSucceeded; break;
+      case EventType::kSucceeded: succeeded(i); break;
       case EventType::kUndoFinished: n.status = NodeStatus::kUndone; break;
       case EventType::kFailed: failed = true; break;
       case EventType::kUndoFailed: undo_failed = true; break;

@@ -32,6 +32,7 @@
 #include "sagadb/action.h"
 #include "sagadb/dag.h"
 #include "sagadb/saga.h"
+#include "sagas/metrics.h"
 #include "schema/records.h"
 
 namespace sagadb {
@@ -79,6 +80,7 @@ class SagaRun {
   std::vector<const ActionDef*> actions;        // per node; nullptr for non-action nodes
   std::vector<std::vector<uint32_t>> children;  // per node
   std::vector<std::string> qualified_names;     // per node
+  SagaMetrics::Kind* kind_metrics = nullptr;    // the counters of the saga's kind
 
   Mutex mu;
   CondVar done_cv{&mu};

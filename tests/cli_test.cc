@@ -630,24 +630,46 @@ TEST_F(CliTest, CheckPassesOnAHealthyDatabaseAndListsEachViolationWithItsIds) {
 }
 
 TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
-  Outcome o = Tool({"demo", "--instances", "4", "--disks", "3", "--fail-rate", "0.05", "--seed", "11",
-                    "--concurrency", "2", "--json"});
+  // Permanent faults at nearly every other instance-create of 15 steps: sagas fail and unwind, nothing sticks.
+  Outcome o = Tool({"demo", "--instances", "4", "--disks", "3", "--fail-rate", "0.05", "--permanent-rate", "0.3",
+                    "--seed", "11", "--concurrency", "2", "--json"});
   ASSERT_EQ(o.exit_code, 0) << o;
+  EXPECT_EQ(o.err, "") << "no progress line when stderr is not a terminal";
   Json r = o.JsonOut();
   EXPECT_EQ(r["ok"], true);
   EXPECT_EQ(r["instances"], 4);
   EXPECT_EQ(r["disks_per_instance"], 3);
   EXPECT_EQ(r["seed"], 11);
+  EXPECT_EQ(r["permanent_rate"], 0.3);
   EXPECT_EQ(r["succeeded"].get<int>() + r["failed"].get<int>(), 4);
+  EXPECT_GT(r["failed"].get<int>(), 0) << r;
+  EXPECT_GT(r["failed_by_permanent_faults"].get<int>(), 0) << r;
+  EXPECT_LE(r["failed_by_permanent_faults"].get<int>(), r["failed"].get<int>());
+  EXPECT_GE(r["injected_permanent_faults"].get<int>(), r["failed_by_permanent_faults"].get<int>());
   EXPECT_EQ(r["stuck"], 0);
   EXPECT_EQ(r["unfinished"], 0);
   EXPECT_EQ(r["check"]["ok"], true);
   EXPECT_EQ(Rows({"saga", "list"}).size(), 4u);
+  EXPECT_EQ(Rows({"saga", "list", "--state", "failed"}).size(), r["failed"].get<size_t>());
+  Outcome check = Tool({"check", "--quiescent"});
+  EXPECT_EQ(check.exit_code, 0) << check;  // the failed sagas left nothing behind
 
+  // By default a small rate of permanent faults; the text report says how many failed of them.
   Outcome text = Tool({"demo", "--instances", "2", "--disks", "1", "--seed", "3"});
   EXPECT_EQ(text.exit_code, 0) << text;
+  EXPECT_EQ(text.err, "");
+  EXPECT_NE(text.out.find("5% transient store faults, 0.5% permanent step faults, seed 3"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("by an injected permanent fault"), std::string::npos) << text;
   EXPECT_NE(text.out.find("demo: OK"), std::string::npos) << text;
   EXPECT_EQ(Rows({"saga", "list"}).size(), 6u);
+
+  // Without permanent faults nothing fails: the retries absorb the transient ones.
+  Json none = ToolJson({"demo", "--instances", "6", "--disks", "2", "--permanent-rate", "0", "--seed", "5"});
+  EXPECT_EQ(none["ok"], true) << none;
+  EXPECT_EQ(none["failed"], 0) << none;
+  EXPECT_EQ(none["failed_by_permanent_faults"], 0);
+  EXPECT_EQ(none["injected_permanent_faults"], 0);
+  EXPECT_EQ(none["succeeded"], 6);
 
   Json recover = ToolJson({"recover"});
   EXPECT_EQ(recover["scanned"], 0);  // sagas in flight: none; the finished ones are not read at all
@@ -798,6 +820,9 @@ TEST_F(CliTest, InspectionWorksAndMutationIsRefusedWhileDemoOwnsTheDatabase) {
     Outcome check = Tool({"check", "--json"});
     EXPECT_EQ(check.exit_code, 0) << check;
     EXPECT_EQ(check.JsonOut()["ok"], true) << check;
+    Outcome stats = Tool({"stats", "--json"});
+    EXPECT_EQ(stats.exit_code, 0) << stats;
+    EXPECT_GE(stats.JsonOut()["sagas"].get<size_t>(), sagas_before) << stats;
   }
 
   ASSERT_EQ(demo.Wait(), 0) << ReadFile(dir_.Sub("demo.out")) << ReadFile(dir_.Sub("demo.err"));
@@ -865,6 +890,7 @@ TEST_F(CliTest, BadInputIsOneLineOnStderrAndChangesNothing) {
       {{"saga", "abandon", saga, "--reason", ""}, 2},
       {{"demo", "--instances", "0"}, 2},
       {{"demo", "--fail-rate", "2"}, 2},
+      {{"demo", "--permanent-rate", "1"}, 2},
       // Unknown ids and names, taken names.
       {{"instance", "show", "nosuch"}, 1},
       {{"instance", "show", kZeroId}, 1},
@@ -914,7 +940,7 @@ TEST_F(CliTest, ADirectoryThatIsNotASagadbDatabaseIsRefusedAndLeftAlone) {
       {"instance", "list"}, {"disk", "show", "x"},         {"saga", "list"}, {"check"},
       {"recover"},          {"instance", "create", "web"}, {"disk", "create", "x", "--size", "1GiB"},
       {"instance", "delete", "web"}, {"saga", "abandon", kZeroId, "--reason", "x"}, {"demo", "--instances", "1"},
-      {"saga", "cancel", kZeroId}, {"saga", "resume", kZeroId},
+      {"saga", "cancel", kZeroId}, {"saga", "resume", kZeroId}, {"stats"},
   };
   for (const std::string& db : {stray, other, file, missing}) {
     const auto files = FilesUnder(db);
@@ -1039,6 +1065,58 @@ TEST_F(CliTest, SagaListFiltersByKindAndCreationTime) {
   EXPECT_EQ(Rows({"saga", "list", "--since", "2000-01-01T00:00:00Z", "--until", "2100-01-01T01:00:00+01:00"}).size(),
             2u);
   EXPECT_EQ(Rows({"saga", "list", "--since", "2100-01-01T00:00:00.5Z"}), Json::array());
+}
+
+TEST_F(CliTest, StatsCountsTheSagasByStateAndKindAndNamesTheOldestInFlightAndTheStalled) {
+  Outcome empty = Tool({"stats"});
+  ASSERT_EQ(empty.exit_code, 1) << empty;  // there is no database yet
+  ToolJson({"instance", "create", "web", "--disks", "2"});
+  ToolJson({"instance", "create", "api", "--disks", "0"});
+  ToolJson({"disk", "create", "spare", "--size", "1GiB"});
+  ASSERT_EQ(Tool({"disk", "attach", "web-d0", "api"}).exit_code, 1);  // attached elsewhere: the saga fails
+  const Uuid stuck = MakeStuckSaga(db_, "wedged");
+  const Uuid cut = MakeInterruptedSaga(db_, "cut");  // last: any later read-write open would resume it
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  Json st = ToolJson({"stats"});
+  EXPECT_EQ(st["sagas"], 6) << st;
+  EXPECT_EQ(st["finished"], 4);
+  EXPECT_EQ(st["unfinished"], 2);
+  EXPECT_EQ(st["by_state"], (Json{{"succeeded", 3}, {"failed", 1}, {"stuck", 1}, {"running", 1}})) << st;
+  EXPECT_EQ(st["by_kind"], (Json{{"instance-create", {{"succeeded", 2}, {"stuck", 1}, {"running", 1}, {"total", 4}}},
+                                 {"disk-create", {{"succeeded", 1}, {"total", 1}}},
+                                 {"disk-attach", {{"failed", 1}, {"total", 1}}}}))
+      << st;
+  ASSERT_TRUE(st["oldest_in_flight"].is_object()) << st;  // the running one, not the older stuck one
+  EXPECT_EQ(st["oldest_in_flight"]["id"], cut.ToString());
+  EXPECT_EQ(st["oldest_in_flight"]["kind"], "instance-create");
+  EXPECT_EQ(st["oldest_in_flight"]["state"], "running");
+  EXPECT_GE(st["oldest_in_flight"]["age_seconds"].get<double>(), 0.02);
+  EXPECT_EQ(st["stalled_after_seconds"], 1800.0);
+  EXPECT_EQ(st["stalled"], Json::array()) << "quiet for less than the default 30m";
+  EXPECT_EQ(st["source"], "index");
+
+  Json quiet = ToolJson({"stats", "--stalled", "10ms"});
+  ASSERT_EQ(quiet["stalled"].size(), 1u) << quiet;  // not the stuck one
+  const Json& s = quiet["stalled"][0];
+  EXPECT_EQ(s["id"], cut.ToString());
+  EXPECT_EQ(s["state"], "running");
+  EXPECT_EQ(s["last_event"]["node"], "disk_0.volume");
+  EXPECT_EQ(s["last_event"]["type"], "started");
+  EXPECT_GE(s["quiet_seconds"].get<double>(), 0.01);
+  EXPECT_EQ(quiet["stalled_after_seconds"], 0.01);
+
+  Outcome table = Tool({"stats", "--stalled", "10ms"});
+  ASSERT_EQ(table.exit_code, 0) << table;
+  EXPECT_EQ(table.err, "");
+  EXPECT_TRUE(table.out.starts_with("6 sagas: 4 finished, 2 not finished\n")) << table;
+  EXPECT_NE(table.out.find("\ninstance-create          4       1         2       0       1\n"), std::string::npos)
+      << table;
+  EXPECT_NE(table.out.find("oldest in flight: " + cut.ToString() + " instance-create running"), std::string::npos)
+      << table;
+  EXPECT_NE(table.out.find("stalled (no event for 10ms): 1"), std::string::npos) << table;
+  EXPECT_EQ(ToolJson({"saga", "show", stuck.ToString()})["state"], "stuck");
+  ExpectOneLineError(Tool({"stats", "--stalled", "soon"}), 2);
 }
 
 TEST_F(CliTest, SagaListStalledShowsSagasInFlightThatHaveBeenQuietWithTheirLastEvent) {

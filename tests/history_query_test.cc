@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <thread>
 
+#include "log/saga_census.h"
 #include "log/saga_query.h"
 #include "tests/history_fixture.h"
+#include "tests/history_test_util.h"
 
 namespace sagadb {
 namespace {
@@ -116,6 +118,51 @@ TEST_F(HistoryQueryTest, AStalledSagaIsListedWithItsLastEventUntilItMovesOn) {
   gate_.Open();
   ASSERT_EQ(Must(held.Wait()).state, SagaState::kSucceeded);
   EXPECT_TRUE(Must(db->ListStalled(std::chrono::nanoseconds(0))).sagas.empty());
+}
+
+TEST_F(HistoryQueryTest, TheCensusCountsByStateAndKindAndTheRecordsOfAVersion1DatabaseSayTheSame) {
+  Uuid cut;
+  {
+    auto db = Open();
+    for (int i = 0; i < 7; ++i) Run(*db, "c" + std::to_string(i), i % 3 == 0);
+    Run(*db, "stuck", false, true);
+    cut = StartInterrupted(*db, "cut");
+    Must(db->Run(testing::ChainDag(2), Json{{"tag", "chain"}}));
+  }
+  auto census = [&](bool index) {
+    StoreConfig config;
+    config.path = Options().path;
+    config.mode = OpenMode::kSecondary;
+    auto store = Must(Store::Open(config));
+    SagaCensus c;
+    Must(TakeSagaCensus(*store, &c));
+    EXPECT_EQ(c.from_index, index);
+    EXPECT_EQ(c.unreadable, std::vector<std::string>());
+    return c;
+  };
+  const SagaCensus c = census(true);
+  EXPECT_EQ(c.sagas, 10u);
+  EXPECT_EQ(c.finished, 8u);
+  EXPECT_EQ(c.by_state,
+            (std::map<std::string, uint64_t>{{"succeeded", 5}, {"failed", 3}, {"stuck", 1}, {"running", 1}}));
+  const std::string chain = testing::ChainDag(2).kind;
+  ASSERT_EQ(c.by_kind.size(), 2u);
+  EXPECT_EQ(c.by_kind.at(chain), (std::map<std::string, uint64_t>{{"succeeded", 1}}));
+  EXPECT_EQ(c.by_kind.at("sample"),
+            (std::map<std::string, uint64_t>{{"succeeded", 4}, {"failed", 3}, {"stuck", 1}, {"running", 1}}));
+  ASSERT_TRUE(c.oldest_in_flight);
+  EXPECT_EQ(c.oldest_in_flight->id, cut);  // the one running: the stuck one is older, but waits for an operator
+  EXPECT_EQ(c.oldest_in_flight->state, SagaState::kRunning);
+
+  Must(testing::DowngradeToVersion1(Options().path));
+  const SagaCensus walked = census(false);
+  EXPECT_EQ(walked.sagas, c.sagas);
+  EXPECT_EQ(walked.finished, c.finished);
+  EXPECT_EQ(walked.by_state, c.by_state);
+  EXPECT_EQ(walked.by_kind, c.by_kind);
+  ASSERT_TRUE(walked.oldest_in_flight);
+  EXPECT_EQ(walked.oldest_in_flight->id, cut);
+  EXPECT_EQ(walked.oldest_in_flight->created_ns, c.oldest_in_flight->created_ns);
 }
 
 }  // namespace

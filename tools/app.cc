@@ -12,6 +12,7 @@
 #include "tools/list_commands.h"
 #include "tools/mutate_commands.h"
 #include "tools/operator_commands.h"
+#include "tools/stats_command.h"
 
 namespace sagadb::tool {
 namespace {
@@ -22,6 +23,7 @@ struct Args {
   std::string reason;
   bool svg = false;
   bool quiescent = false;
+  std::string stalled = "30m";
   std::string size;
   InstanceCreateArgs create;
   DemoArgs demo;
@@ -71,10 +73,13 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   };
 
   // demo
-  CLI::App* demo = sub(app, "demo", "the overload scenario: concurrent instance-creates under transient faults");
+  CLI::App* demo = sub(app, "demo", "the overload scenario: concurrent instance-creates under injected faults");
   demo->add_option("--instances", a.demo.instances, "instance-create sagas")->capture_default_str();
   demo->add_option("--disks", a.demo.disks, "disks per instance (0-12)")->capture_default_str();
   demo->add_option("--fail-rate", a.demo.fail_rate, "fraction of store operations that fail transiently")
+      ->capture_default_str();
+  demo->add_option("--permanent-rate", a.demo.permanent_rate,
+                   "fraction of forward steps that fail for good (their sagas unwind)")
       ->capture_default_str();
   demo->add_option("--seed", a.demo.seed, "fault injector seed (default: from the clock)");
   demo->add_option("--concurrency", a.demo.concurrency, "sagas in flight at once (default: all)");
@@ -86,6 +91,10 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   bind(check, [&] { return CheckCommand(g, a.quiescent); });
   bind(sub(app, "recover", "open the database, finish every interrupted saga, print the report"),
        [&] { return Recover(g); });
+  CLI::App* stats = sub(app, "stats", "sagas by state and kind, the oldest in flight, the stalled ones");
+  stats->add_option("--stalled", a.stalled, "list running and unwinding sagas with no event for this long")
+      ->capture_default_str();
+  bind(stats, [&] { return Stats(g, a.stalled); });
 
   // instance
   CLI::App* instance = sub(app, "instance", "instances");

@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <unistd.h>
-
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -17,6 +16,7 @@
 #include "controlplane/overload.h"
 #include "controlplane/volumes.h"
 #include "db/database_impl.h"
+#include "tools/progress.h"
 #include "tools/records_json.h"
 #include "tools/units.h"
 
@@ -265,6 +265,7 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
     return UsageError(fmt::format("--disks must be 0-{}", kMaxDisksPerInstance));
   }
   if (a.fail_rate < 0 || a.fail_rate >= 1) return UsageError("--fail-rate must be in [0, 1)");
+  if (a.permanent_rate < 0 || a.permanent_rate >= 1) return UsageError("--permanent-rate must be in [0, 1)");
   if (a.concurrency < 0) return UsageError("--concurrency must be positive");
   if (auto preflight = PrepareToOwn(g, true); !preflight.ok()) return Fail(preflight.status());
   auto db = OpenOwned(g, true);
@@ -275,40 +276,48 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
   o.instances = a.instances;
   o.disks_per_instance = a.disks;
   o.fail_rate = a.fail_rate;
+  o.permanent_rate = a.permanent_rate;
   o.seed = a.seed != 0 ? a.seed : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
   o.concurrency = a.concurrency > 0 ? a.concurrency : a.instances;
   // Unique per run, so the demo can run again on the same database.
   o.name_prefix = fmt::format("demo-{}", std::chrono::duration_cast<std::chrono::milliseconds>(now).count() % 100'000'000);
-  const bool tty = isatty(STDOUT_FILENO) != 0 && !g.json;
-  const auto start = std::chrono::steady_clock::now();
-  if (tty) {
-    o.progress = [&](const OverloadProgress& p) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::printf("\r  %d/%d done: %d succeeded, %d failed, %d stuck; %d in flight; %.1f sagas/s   ", p.done,
-                  p.total, p.succeeded, p.failed, p.stuck, std::min(o.concurrency, p.total - p.done),
-                  secs > 0 ? p.done / secs : 0.0);
-      std::fflush(stdout);
-    };
-  }
   if (!g.json) {
-    std::cout << fmt::format("sagadb demo: {} instance-creates x {} disks, {:.0f}% transient store faults, seed {}, "
-                             "concurrency {}, database {}\n",
-                             o.instances, o.disks_per_instance, o.fail_rate * 100, o.seed, o.concurrency, g.db);
+    std::cout << fmt::format("sagadb demo: {} instance-creates x {} disks, {:g}% transient store faults, {:g}% "
+                             "permanent step faults, seed {}, concurrency {}, database {}\n",
+                             o.instances, o.disks_per_instance, o.fail_rate * 100, o.permanent_rate * 100, o.seed,
+                             o.concurrency, g.db);
+    std::cout.flush();
   }
+  // A run longer than a second shows how it goes on a terminal (stderr), rewritten in place.
+  std::atomic<int> done{0}, succeeded{0}, failed{0}, stuck{0};
+  o.progress = [&](const OverloadProgress& p) {
+    succeeded = p.succeeded;
+    failed = p.failed;
+    stuck = p.stuck;
+    done = p.done;
+  };
+  const Database& database = (*db)->database();
+  ProgressLine progress([&](double seconds) {
+    return fmt::format("  {:.1f} s  {}/{} sagas done: {} succeeded, {} failed, {} stuck; {} in flight", seconds,
+                       done.load(), o.instances, succeeded.load(), failed.load(), stuck.load(), database.in_flight());
+  });
   auto report = RunOverloadScenario(**db, o);
-  if (tty) std::printf("\n");
+  progress.Finish();
   if (!report.ok()) return Fail(report.status());
   const OverloadReport& r = *report;
   if (g.json) {
     PrintJson({{"instances", o.instances},
                {"disks_per_instance", o.disks_per_instance},
                {"fail_rate", o.fail_rate},
+               {"permanent_rate", o.permanent_rate},
                {"seed", o.seed},
                {"succeeded", r.succeeded},
                {"failed", r.failed},
+               {"failed_by_permanent_faults", r.failed_permanent},
                {"stuck", r.stuck},
                {"unfinished", r.unfinished},
                {"injected_faults", r.injected_faults},
+               {"injected_permanent_faults", r.permanent_faults},
                {"elapsed_seconds", r.elapsed.count()},
                {"sagas_per_second", r.sagas_per_second},
                {"peak_rss_mib", PeakRssMiB()},
@@ -316,14 +325,23 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
                {"ok", r.ok()}});
   } else {
     std::cout << fmt::format("  succeeded              {}\n", r.succeeded)
-              << fmt::format("  failed, cleanly unwound {}\n", r.failed)
+              << fmt::format("  failed, cleanly unwound {}  ({} by an injected permanent fault, {} when retries of "
+                             "transient faults ran out)\n",
+                             r.failed, r.failed_permanent, r.failed - r.failed_permanent)
               << fmt::format("  stuck                  {}\n", r.stuck)
               << fmt::format("  unfinished             {}\n", r.unfinished)
-              << fmt::format("  faults injected        {}\n", r.injected_faults)
+              << fmt::format("  faults injected        {} transient, {} permanent\n", r.injected_faults,
+                             r.permanent_faults)
               << fmt::format("  leaked / violations    {}\n", r.check.violations.size())
               << fmt::format("  elapsed                {:.2f} s\n", r.elapsed.count())
               << fmt::format("  sagas per second       {:.1f}\n", r.sagas_per_second)
               << fmt::format("  peak RSS               {:.1f} MiB\n", PeakRssMiB());
+    // A few of the failed sagas, each with the node it failed at and why: `saga show ID` has the whole story.
+    constexpr size_t kShown = 5;
+    for (size_t i = 0; i < r.failures.size() && i < kShown; ++i) std::cout << "    " << r.failures[i] << "\n";
+    if (r.failures.size() > kShown) {
+      std::cout << fmt::format("    ... and {} more (sagadb saga list --state failed)\n", r.failures.size() - kShown);
+    }
     for (const auto& p : r.problems) std::cout << "  problem: " << p << "\n";
     if (!r.check.ok()) std::cout << Describe(r.check);
     std::cout << (r.ok() ? "demo: OK (nothing stuck, every invariant holds)\n" : "demo: FAILED\n");

@@ -23,6 +23,8 @@ struct DemoArgs {
   int instances = 30;
   int disks = 11;
   double fail_rate = 0.05;
+  // Of forward steps, failing for good: about one instance-create of 11 disks in five meets one and unwinds.
+  double permanent_rate = 0.005;
   uint64_t seed = 0;  // 0: from the clock
   int concurrency = 0;  // 0: all at once
 };

@@ -30,6 +30,7 @@
 #include "sagadb/dag.h"
 #include "sagadb/domain.h"
 #include "sagadb/history.h"
+#include "sagadb/metrics.h"
 #include "sagadb/options.h"
 #include "sagadb/saga.h"
 #include "sagadb/status.h"
@@ -143,6 +144,11 @@ class Database {
   void WaitIdle();
   size_t in_flight() const;
   ExecutorStats stats() const;
+  // What the database says about itself (sagadb/metrics.h): counters and latencies since the open, the sagas
+  // executing now, and the sagas that have not finished by state, read from the index of sagas in flight (its
+  // cost follows those, not the history). WritePrometheus turns it into the Prometheus text format. Errors:
+  // IOError, Corruption as reading the index reports them.
+  Result<Metrics> metrics() const;
   const RecoveryReport& recovery() const;
   const std::string& path() const;
 
