@@ -25,6 +25,15 @@ using testing::Must;
 
 class CheckTest : public testing::ControlPlaneTest {
  protected:
+  // An instance-create that fails at its last step and whose undo of the instance record fails for good.
+  SagaResult StuckInstanceCreate(const InstanceCreateParams& params) {
+    auto plan = std::make_shared<FaultPlan>();
+    plan->FailAction("stop", Status::InvalidRequest("injected"));
+    plan->FailUndo("instance", Status::Conflict("injected: forever"), FaultPlan::kAlways);
+    executor().SetFaultPlan(plan);
+    return Wait(CreateInstance(params));
+  }
+
   // Writes (or deletes) a value of the table named `table` behind the control plane's back.
   void Put(std::string_view table, std::string_view key, std::string_view value) {
     Batch batch;
@@ -291,11 +300,7 @@ TEST_F(CheckTest, CreatingRecordsOfARunningSagaAreFineUnlessQuiescent) {
 
 TEST_F(CheckTest, AnInstanceHeldInCreatingByAStuckSagaIsANoteNotAViolation) {
   auto params = *PlanInstanceCreate(InstanceRequest("stuck", 1));
-  auto plan = std::make_shared<FaultPlan>();
-  plan->FailAction("stop", Status::InvalidRequest("injected"));
-  plan->FailUndo("instance", Status::Conflict("injected: forever"), FaultPlan::kAlways);
-  executor().SetFaultPlan(plan);
-  SagaResult r = Wait(CreateInstance(params));
+  SagaResult r = StuckInstanceCreate(params);
   ASSERT_EQ(r.state, SagaState::kStuck);
   CheckReport report = Run(true);
   EXPECT_TRUE(report.ok()) << Describe(report);
@@ -308,11 +313,7 @@ TEST_F(CheckTest, AnInstanceHeldInCreatingByAStuckSagaIsANoteNotAViolation) {
 // volume violation).
 TEST_F(CheckTest, WhatAnAbandonedSagaLeftBehindIsReportedAsItsLeftovers) {
   auto params = *PlanInstanceCreate(InstanceRequest("gone", 2));
-  auto plan = std::make_shared<FaultPlan>();
-  plan->FailAction("stop", Status::InvalidRequest("injected"));
-  plan->FailUndo("instance", Status::Conflict("injected: forever"), FaultPlan::kAlways);
-  executor().SetFaultPlan(plan);
-  SagaResult r = Wait(CreateInstance(params));
+  SagaResult r = StuckInstanceCreate(params);
   ASSERT_EQ(r.state, SagaState::kStuck);
   Disk d = GetDisk(params.disks[0].disk_id);
   d.state = DiskState::kDestroyed;

@@ -92,6 +92,16 @@ class OperatorTest : public ::testing::Test {
     }
   }
 
+  // Starts the sample saga under `id`; its external step c waits for `gate` (so controls meet it in flight).
+  SagaHandle StartHeldAtC(Database& db, const Uuid& id, const std::string& tag, Gate* gate) {
+    app_.on_action = [gate](const std::string& node) {
+      if (node == "c") gate->Wait();
+    };
+    StartOptions so;
+    so.id = id;
+    return Must(db.Start(testing::SampleDag(), Json{{"tag", tag}}, so));
+  }
+
   // Leaves a saga paused: d fails, and c's undo keeps failing transiently until its retries run out.
   Uuid Paused(Database& db, const std::string& tag) {
     auto plan = std::make_shared<FaultPlan>();
@@ -172,13 +182,8 @@ TEST_F(OperatorTest, ACancelWhileAnyNodeRunsUnwindsTheSagaCleanlyOrComesAfterIts
 TEST_F(OperatorTest, CancellingTwiceWritesOneCancelAndAFinishedSagaCannotBeCancelled) {
   auto db = Open();
   Gate gate;
-  app_.on_action = [&](const std::string& node) {
-    if (node == "c") gate.Wait();
-  };
   const Uuid id = Uuid::Generate();
-  StartOptions so;
-  so.id = id;
-  auto h = Must(db->Start(testing::SampleDag(), Json{{"tag", "twice"}}, so));
+  auto h = StartHeldAtC(*db, id, "twice", &gate);
   EXPECT_EQ(Must(db->Cancel(id, kAlice)), SagaState::kUnwinding);
   EXPECT_EQ(Must(db->Cancel(id, OperatorRequest{"bob", "again"})), SagaState::kUnwinding);
   gate.Open();
@@ -202,17 +207,12 @@ TEST_F(OperatorTest, CancellingTwiceWritesOneCancelAndAFinishedSagaCannotBeCance
 // node's.
 TEST_F(OperatorTest, ACancelDuringAnUnwindChangesNothing) {
   auto db = Open();
-  Gate gate;
-  app_.on_action = [&](const std::string& node) {
-    if (node == "c") gate.Wait();
-  };
   auto plan = std::make_shared<FaultPlan>();
   plan->FailAction("b", Status::InvalidRequest("injected"));
   db->impl().executor().SetFaultPlan(plan);
+  Gate gate;
   const Uuid id = Uuid::Generate();
-  StartOptions so;
-  so.id = id;
-  auto h = Must(db->Start(testing::SampleDag(), Json{{"tag", "unw"}}, so));
+  auto h = StartHeldAtC(*db, id, "unw", &gate);
   // b fails in a round of its own while c waits; the cancel finds the saga unwinding (or about to).
   while (Record(*db, id).state != SagaState::kUnwinding) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(Must(db->Cancel(id, kAlice)), SagaState::kUnwinding);
@@ -233,12 +233,7 @@ TEST_F(OperatorTest, ACrashRightAfterACancelWasAcceptedStillEndsInACompleteUnwin
   {
     auto db = Open(&faults);
     Gate gate;
-    app_.on_action = [&](const std::string& node) {
-      if (node == "c") gate.Wait();
-    };
-    StartOptions so;
-    so.id = id;
-    auto h = Must(db->Start(testing::SampleDag(), Json{{"tag", "crash"}}, so));
+    auto h = StartHeldAtC(*db, id, "crash", &gate);
     EXPECT_EQ(Must(db->Cancel(id, kAlice)), SagaState::kUnwinding);
     faults.FailWritesFrom(db->impl().store().write_attempts() + 1, Status::IOError("simulated crash"));
     gate.Open();
@@ -263,12 +258,7 @@ TEST_F(OperatorTest, ACancelWhoseWriteFailedIsReportedAndTheSagaGoesOnForward) {
   {
     auto db = Open(&faults);
     Gate gate;
-    app_.on_action = [&](const std::string& node) {
-      if (node == "c") gate.Wait();
-    };
-    StartOptions so;
-    so.id = id;
-    auto h = Must(db->Start(testing::SampleDag(), Json{{"tag", "lost"}}, so));
+    auto h = StartHeldAtC(*db, id, "lost", &gate);
     faults.FailWritesFrom(db->impl().store().write_attempts() + 1, Status::IOError("simulated crash"));
     auto answer = db->Cancel(id, kAlice);
     EXPECT_FALSE(answer.ok());
@@ -418,13 +408,8 @@ TEST_F(OperatorTest, AbandonKeepsItsKindActorAndReasonAndIsRefusedWhereItDoesNot
 
   // A saga this process is executing is cancelled, not abandoned.
   Gate gate;
-  app_.on_action = [&](const std::string& node) {
-    if (node == "c") gate.Wait();
-  };
   const Uuid running = Uuid::Generate();
-  StartOptions so;
-  so.id = running;
-  auto h = Must(db->Start(testing::SampleDag(), Json{{"tag", "run"}}, so));
+  auto h = StartHeldAtC(*db, running, "run", &gate);
   auto refused = db->Abandon(running, AbandonKind::kOperator, kAlice);
   EXPECT_EQ(refused.status().code(), Code::kInvalidRequest);
   EXPECT_NE(refused.status().message().find("executing in this process"), std::string::npos);
