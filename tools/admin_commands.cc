@@ -30,7 +30,9 @@ int SagaAbandon(const GlobalOptions& g, const std::string& id_text, const std::s
   if (!id.ok()) return UsageError(id.status().message());
   if (reason.empty()) return UsageError("--reason must say why the saga is abandoned");
   // Refused requests are refused on a secondary, before the database is taken (opening it for writing writes).
-  if (auto preflight = PrepareToOwn(g, false); !preflight.ok()) {
+  // It runs no recovery and touches the one saga it names, so sagas of another program (actions this one does
+  // not know) do not stop it: giving up on one of those is what it is for when that program is gone.
+  if (auto preflight = PrepareToOwn(g, false, /*recovers=*/false); !preflight.ok()) {
     return Fail(preflight.status());
   } else if (auto r = AbandonableSaga(**preflight, *id); !r.ok()) {
     return Fail(r);
@@ -121,7 +123,7 @@ int SagaPrune(const GlobalOptions& g, const PruneArgs& a) {
     o.create_if_missing = false;
     o.logger = StderrLogger();
     o.retention.enabled = false;  // this command's policy, not the default one, and once
-    auto cp = ControlPlane::Open(o);
+    auto cp = OpenToChange(o);
     if (!cp.ok()) return Fail(cp.status());
     auto pruned = (*cp)->database().Prune(*policy);
     if (!pruned.ok()) return Fail(pruned.status());

@@ -8,7 +8,8 @@
 namespace sagadb::tool {
 
 // Marks a stuck or running saga `abandoned` with the reason. Takes the database (no recovery runs, so the saga
-// is not resumed first); refused while another process owns it.
+// is not resumed first); refused while another process owns it. Not refused for sagas of another program in
+// flight (PrepareToOwn's `recovers`): it touches the saga it names only, which may be one of those.
 int SagaAbandon(const GlobalOptions& g, const std::string& id, const std::string& reason);
 
 struct PruneArgs {
@@ -20,7 +21,7 @@ struct PruneArgs {
 // Removes the finished sagas the policy (RetentionPolicy's defaults, overridden by --keep and --max-age) lets
 // go, with their events. With --dry-run it only says which, on a secondary (beside a running owner); otherwise
 // it takes the database (recovery runs first, background retention does not), refused while another process
-// owns it.
+// owns it or sagas of another program are in flight.
 int SagaPrune(const GlobalOptions& g, const PruneArgs& a);
 
 }  // namespace sagadb::tool

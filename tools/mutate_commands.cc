@@ -42,7 +42,7 @@ Result<std::unique_ptr<ControlPlane>> OpenOwned(const GlobalOptions& g, bool cre
   o.path = g.db;
   o.create_if_missing = create;
   o.logger = StderrLogger();
-  return ControlPlane::Open(o);
+  return OpenToChange(o);
 }
 
 // Waits for the saga and prints its outcome; the exit code says whether it succeeded. Every command checks its
