@@ -456,11 +456,16 @@ TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
   EXPECT_EQ(r["stuck"], 0);
   EXPECT_EQ(r["unfinished"], 0);
   EXPECT_EQ(r["check"]["ok"], true);
+  for (const char* retries : {"action", "undo", "log", "lock_conflict"}) {
+    EXPECT_TRUE(r["retries"][retries].is_number_unsigned()) << retries << ": " << r;
+  }
+  EXPECT_GT(r["rounds"].get<uint64_t>(), 0u);
   EXPECT_EQ(Rows({"saga", "list"}).size(), 4u);
 
   Outcome text = Tool({"demo", "--instances", "2", "--disks", "1", "--seed", "3"});
   EXPECT_EQ(text.exit_code, 0) << text;
   EXPECT_NE(text.out.find("demo: OK"), std::string::npos) << text;
+  EXPECT_NE(text.out.find(" lock conflict\n"), std::string::npos) << text;
   EXPECT_EQ(Rows({"saga", "list"}).size(), 6u);
 
   Json recover = ToolJson({"recover"});

@@ -303,6 +303,12 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
                {"stuck", r.stuck},
                {"unfinished", r.unfinished},
                {"injected_faults", r.injected_faults},
+               {"retries",
+                {{"action", r.executor.action_retries},
+                 {"undo", r.executor.undo_retries},
+                 {"log", r.executor.log_retries},
+                 {"lock_conflict", r.executor.lock_conflict_retries}}},
+               {"rounds", r.executor.rounds},
                {"elapsed_seconds", r.elapsed.count()},
                {"sagas_per_second", r.sagas_per_second},
                {"peak_rss_mib", PeakRssMiB()},
@@ -314,6 +320,9 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
               << fmt::format("  stuck                  {}\n", r.stuck)
               << fmt::format("  unfinished             {}\n", r.unfinished)
               << fmt::format("  faults injected        {}\n", r.injected_faults)
+              << fmt::format("  retries                {} action, {} undo, {} log, {} lock conflict\n",
+                             r.executor.action_retries, r.executor.undo_retries, r.executor.log_retries,
+                             r.executor.lock_conflict_retries)
               << fmt::format("  leaked / violations    {}\n", r.check.violations.size())
               << fmt::format("  elapsed                {:.2f} s\n", r.elapsed.count())
               << fmt::format("  sagas per second       {:.1f}\n", r.sagas_per_second)
