@@ -11,6 +11,7 @@
 #include "tools/inspect_commands.h"
 #include "tools/list_commands.h"
 #include "tools/mutate_commands.h"
+#include "tools/salvage_command.h"
 
 namespace sagadb::tool {
 namespace {
@@ -26,6 +27,7 @@ struct Args {
   DemoArgs demo;
   ListArgs list;
   PruneArgs prune;
+  SalvageArgs salvage;
 };
 
 }  // namespace
@@ -81,6 +83,11 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   bind(check, [&] { return CheckCommand(g, a.quiescent); });
   bind(sub(app, "recover", "open the database, finish every interrupted saga, print the report"),
        [&] { return Recover(g); });
+  CLI::App* salvage =
+      sub(app, "salvage", "report what of a damaged database reads, what does not and how to get it back (read-only)");
+  salvage->add_option("--repair-into", a.salvage.repair_into,
+                      "also copy the database into this new directory and run RocksDB's repair on the copy");
+  bind(salvage, [&] { return Salvage(g, a.salvage); });
 
   // instance
   CLI::App* instance = sub(app, "instance", "instances");
