@@ -3,11 +3,27 @@
 // cannot race.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "controlplane/datastore.h"
 
 namespace sagadb {
 
 Result<Disk> Datastore::StageAttachDisk(Txn& txn, const Uuid& disk_id, const Uuid& instance_id, bool* changed) {
+  return StageAttachAt(txn, disk_id, instance_id, std::nullopt, changed);
+}
+
+Result<Disk> Datastore::StageReattachDisk(Txn& txn, const Uuid& disk_id, const Uuid& instance_id, int slot,
+                                          bool* changed) {
+  if (slot < 0 || slot >= kMaxDisksPerInstance) {
+    if (changed != nullptr) *changed = false;
+    return Status::InvalidRequest(fmt::format("slot {} is not a slot (0-{})", slot, kMaxDisksPerInstance - 1));
+  }
+  return StageAttachAt(txn, disk_id, instance_id, slot, changed);
+}
+
+Result<Disk> Datastore::StageAttachAt(Txn& txn, const Uuid& disk_id, const Uuid& instance_id, std::optional<int> at,
+                                      bool* changed) {
   if (changed != nullptr) *changed = false;
   // Both records are locked before either is read: the slot count check and the slot choice cannot race.
   SAGADB_RETURN_IF_ERROR(txn.Lock({instance_id.AsBytes(), disk_id.AsBytes()}));
@@ -23,8 +39,12 @@ Result<Disk> Datastore::StageAttachDisk(Txn& txn, const Uuid& disk_id, const Uui
   if (disk.state == DiskState::kDestroyed) return Status::NotFound(fmt::format("disk {} not found", disk_id.ToString()));
 
   if (disk.instance_id) {
-    if (*disk.instance_id == instance_id) return disk;  // already attached here: no write
-    return Status::InvalidRequest("disk is attached to another instance");
+    if (*disk.instance_id != instance_id) return Status::InvalidRequest("disk is attached to another instance");
+    if (at && disk.slot != *at) {
+      return Status::Conflict(fmt::format("disk {} is attached to instance {} at slot {}, not at slot {}",
+                                          disk_id.ToString(), instance_id.ToString(), disk.slot, *at));
+    }
+    return disk;  // already attached here: no write
   }
   if (disk.state != DiskState::kCreating && disk.state != DiskState::kDetached) {
     return StateError("disk", ToString(disk.state));
@@ -40,7 +60,18 @@ Result<Disk> Datastore::StageAttachDisk(Txn& txn, const Uuid& disk_id, const Uui
     if (a.slot != slot) break;
     ++slot;
   }
-  inst.attached.insert(inst.attached.begin() + slot, AttachedDisk{slot, disk_id});
+  if (at) {
+    for (const auto& a : inst.attached) {
+      if (a.slot == *at) {
+        return Status::Conflict(fmt::format("slot {} of instance {} is taken by disk {}; disk {} is left detached "
+                                            "rather than attached at another slot",
+                                            *at, instance_id.ToString(), a.disk_id.ToString(), disk_id.ToString()));
+      }
+    }
+    slot = *at;
+  }
+  auto place = std::find_if(inst.attached.begin(), inst.attached.end(), [&](const AttachedDisk& a) { return a.slot > slot; });
+  inst.attached.insert(place, AttachedDisk{slot, disk_id});
   disk.state = DiskState::kAttached;
   disk.instance_id = instance_id;
   disk.slot = slot;
@@ -50,7 +81,8 @@ Result<Disk> Datastore::StageAttachDisk(Txn& txn, const Uuid& disk_id, const Uui
   return disk;
 }
 
-Result<Disk> Datastore::StageDetachDisk(Txn& txn, const Uuid& disk_id, const Uuid& instance_id, bool* changed) {
+Result<Disk> Datastore::StageDetachDisk(Txn& txn, const Uuid& disk_id, const Uuid& instance_id, bool* changed,
+                                        int* freed_slot) {
   if (changed != nullptr) *changed = false;
   SAGADB_RETURN_IF_ERROR(txn.Lock({instance_id.AsBytes(), disk_id.AsBytes()}));
   auto inst_r = ReadInstance(txn, instance_id);
@@ -72,6 +104,7 @@ Result<Disk> Datastore::StageDetachDisk(Txn& txn, const Uuid& disk_id, const Uui
   }
   if (inst.boot_disk_id && *inst.boot_disk_id == disk_id) return Status::Conflict("boot disk cannot be detached");
   std::erase_if(inst.attached, [&](const AttachedDisk& a) { return a.disk_id == disk_id; });
+  if (freed_slot != nullptr) *freed_slot = disk.slot;
   disk.state = DiskState::kDetached;
   disk.instance_id.reset();
   disk.slot = -1;

@@ -106,8 +106,16 @@ class Datastore {
   static Result<Instance> StageSetInstanceState(Txn& txn, const Uuid& instance, std::span<const InstanceState> from,
                                          InstanceState to);
   // `changed` (if given) says whether anything was staged: false when the disk already was as asked.
+  // StageAttachDisk takes the lowest free slot.
   static Result<Disk> StageAttachDisk(Txn& txn, const Uuid& disk, const Uuid& instance, bool* changed = nullptr);
-  static Result<Disk> StageDetachDisk(Txn& txn, const Uuid& disk, const Uuid& instance, bool* changed = nullptr);
+  // `freed_slot` (if given) gets the slot the disk left, when it changed.
+  static Result<Disk> StageDetachDisk(Txn& txn, const Uuid& disk, const Uuid& instance, bool* changed = nullptr,
+                                      int* freed_slot = nullptr);
+  // Attaches the disk at exactly `slot`, as an undo of a detach puts it back where it was. The rules of attach,
+  // and: a slot another disk holds is Conflict (nothing moves, the disk stays detached); a disk already attached
+  // to the instance is Ok (no write) at that slot and Conflict at another; a slot outside 0-11 is InvalidRequest.
+  static Result<Disk> StageReattachDisk(Txn& txn, const Uuid& disk, const Uuid& instance, int slot,
+                                        bool* changed = nullptr);
   // Sets the boot disk, which must be attached to the instance; nullopt clears it.
   static Result<Instance> StageSetBootDisk(Txn& txn, const Uuid& instance, std::optional<Uuid> disk);
   // Marks the disk destroyed and frees its name, if it is in one of `allowed` and not attached. Error text for a
@@ -145,6 +153,10 @@ class Datastore {
   // Runs `stage` in a fresh txn and commits it if it staged anything; runs it again after a lock-order conflict.
   template <typename T, typename F>
   Result<T> Apply(F&& stage);
+
+  // Attach at slot `at`, or at the lowest free one.
+  static Result<Disk> StageAttachAt(Txn& txn, const Uuid& disk, const Uuid& instance, std::optional<int> at,
+                                    bool* changed);
 
   Datastore(Store* store, KeyLocks* locks, TableId instances, TableId disks, TableId names)
       : store_(store), locks_(locks), instances_(instances), disks_(disks), names_(names) {}

@@ -120,16 +120,29 @@ Status UndoAttach(ActionContext& ctx) {
 Result<Json> Detach(ActionContext& ctx) {
   SAGADB_ASSIGN_OR_RETURN(auto p, ParamsOf<DiskAttachParams>(ctx));
   bool changed = false;
-  SAGADB_ASSIGN_OR_RETURN(Disk d, Datastore::StageDetachDisk(*ctx.txn(), p.disk_id, p.instance_id, &changed));
+  int freed_slot = -1;
+  SAGADB_ASSIGN_OR_RETURN(Disk d,
+                          Datastore::StageDetachDisk(*ctx.txn(), p.disk_id, p.instance_id, &changed, &freed_slot));
   Json out = DiskOutput(d);
   out["changed"] = changed;
+  if (changed) out["freed_slot"] = freed_slot;
   return out;
 }
 
+// The disk goes back to the slot it left. A guest finds its disks by slot (its boot disk among them), so the
+// slot is part of what the detach changed, and an undo restores exactly that. If another disk has taken the
+// slot since, the undo fails for good (Conflict, and the saga is stuck) instead of attaching the disk at another
+// slot or moving the other disk: either would change what the guest sees in a way nobody asked for, and only an
+// operator can say which disk belongs where.
 Status UndoDetach(ActionContext& ctx) {
   SAGADB_ASSIGN_OR_RETURN(auto p, ParamsOf<DiskAttachParams>(ctx));
   if (!ctx.output().value("changed", true)) return Status::OK();
-  return StatusOf(Datastore::StageAttachDisk(*ctx.txn(), p.disk_id, p.instance_id));
+  if (!ctx.output().contains("freed_slot")) {
+    // Written by a version that did not record the slot: the lowest free one, as that version's undo did.
+    return StatusOf(Datastore::StageAttachDisk(*ctx.txn(), p.disk_id, p.instance_id));
+  }
+  const int slot = ctx.output().value("freed_slot", -1);
+  return StatusOf(Datastore::StageReattachDisk(*ctx.txn(), p.disk_id, p.instance_id, slot));
 }
 
 }  // namespace

@@ -75,24 +75,28 @@ InstanceCreateRequest RequestFor(const OverloadOptions& o, int i) {
   return r;
 }
 
-ExecutorStats Minus(const ExecutorStats& a, const ExecutorStats& b) {
+}  // namespace
+
+ExecutorStats StatsSince(const ExecutorStats& now, const ExecutorStats& before) {
+  // Every counter, by name: a counter added to ExecutorStats must be added here too (its size says so).
+  static_assert(sizeof(ExecutorStats) == 14 * sizeof(uint64_t), "StatsSince must subtract every counter");
   ExecutorStats d;
-  d.started = a.started - b.started;
-  d.resumed = a.resumed - b.resumed;
-  d.succeeded = a.succeeded - b.succeeded;
-  d.failed = a.failed - b.failed;
-  d.stuck = a.stuck - b.stuck;
-  d.halted = a.halted - b.halted;
-  d.rejected = a.rejected - b.rejected;
-  d.action_retries = a.action_retries - b.action_retries;
-  d.undo_retries = a.undo_retries - b.undo_retries;
-  d.log_retries = a.log_retries - b.log_retries;
-  d.lock_conflict_retries = a.lock_conflict_retries - b.lock_conflict_retries;
-  d.rounds = a.rounds - b.rounds;
+  d.started = now.started - before.started;
+  d.resumed = now.resumed - before.resumed;
+  d.succeeded = now.succeeded - before.succeeded;
+  d.failed = now.failed - before.failed;
+  d.stuck = now.stuck - before.stuck;
+  d.paused = now.paused - before.paused;
+  d.cancelled = now.cancelled - before.cancelled;
+  d.halted = now.halted - before.halted;
+  d.rejected = now.rejected - before.rejected;
+  d.action_retries = now.action_retries - before.action_retries;
+  d.undo_retries = now.undo_retries - before.undo_retries;
+  d.log_retries = now.log_retries - before.log_retries;
+  d.lock_conflict_retries = now.lock_conflict_retries - before.lock_conflict_retries;
+  d.rounds = now.rounds - before.rounds;
   return d;
 }
-
-}  // namespace
 
 Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptions& options) {
   SAGADB_RETURN_IF_ERROR(ValidateOptions(options));
@@ -179,7 +183,7 @@ Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptio
   db.WaitIdle();
   report.injected_faults = faults.injected_failures();
   report.permanent_faults = permanent ? permanent->rate_faults() : 0;
-  report.executor = Minus(db.stats(), stats_before);
+  report.executor = StatsSince(db.stats(), stats_before);
   report.sagas_per_second = report.elapsed.count() > 0 ? options.instances / report.elapsed.count() : 0;
   CheckOptions check;
   check.quiescent = true;
@@ -190,10 +194,11 @@ Result<OverloadReport> RunOverloadScenario(ControlPlane& cp, const OverloadOptio
 std::string Summarize(const OverloadReport& r) {
   return fmt::format(
       "{} sagas in {:.2f} s ({:.1f}/s): {} succeeded, {} failed ({} by permanent faults), {} stuck, {} unfinished; "
-      "{} transient and {} permanent faults injected, {} action / {} undo / {} log retries; check: {}",
+      "{} transient and {} permanent faults injected, {} action / {} undo / {} log / {} lock-conflict retries; "
+      "check: {}",
       r.succeeded + r.failed + r.stuck + r.unfinished, r.elapsed.count(), r.sagas_per_second, r.succeeded, r.failed,
       r.failed_permanent, r.stuck, r.unfinished, r.injected_faults, r.permanent_faults, r.executor.action_retries,
-      r.executor.undo_retries, r.executor.log_retries,
+      r.executor.undo_retries, r.executor.log_retries, r.executor.lock_conflict_retries,
       r.check.ok() ? "ok" : fmt::format("{} violation(s)", r.check.violations.size()));
 }
 

@@ -129,6 +129,16 @@ class Cursor {
   virtual Status status() const = 0;
 };
 
+// One table file (SST) of the database, as the database lists it.
+struct TableFile {
+  std::string table;  // the table (column family) it belongs to
+  std::string name;   // its file name in the database directory, "000012.sst"
+  int level = 0;
+  uint64_t size_bytes = 0;
+  uint64_t entries = 0;  // keys and deletions it holds
+  std::string smallest, largest;  // its first and last key
+};
+
 class Store {
  public:
   // Opens or creates the database. Fails with InvalidRequest if the directory is not a sagadb database or was
@@ -177,6 +187,10 @@ class Store {
 
   // kSecondary: replays what the owning process has written since the last catch-up.
   Status CatchUp();
+
+  // The table files of every table the store opened, as the database lists them now (a secondary: as of its
+  // last catch-up), for an operator's checks (engine/salvage.h).
+  std::vector<TableFile> TableFiles() const;
 
   const std::string& path() const { return config_.path; }
   OpenMode mode() const { return config_.mode; }

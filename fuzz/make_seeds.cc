@@ -125,6 +125,7 @@ void WriteCommandLines(const fs::path& corpus) {
       {"demo", "--instances", "30", "--disks", "11", "--fail-rate", "0.25", "--seed", "7", "--concurrency", "8"},
       {"check", "--quiescent"},
       {"recover"},
+      {"--json", "salvage", "--repair-into", "/var/tmp/sagadb-repaired"},
   };
   for (const auto& line : lines) {
     std::string bytes;

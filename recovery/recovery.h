@@ -8,9 +8,18 @@
 // Every saga that the index lists as in flight (log/saga_index.h) and whose record says `running` or `unwinding`
 // is loaded, its node states rebuilt from its events
 // (log/replay.h), validated, and resumed on the executor: forward if no node failed, otherwise unwinding.
-// `started` external nodes run again, as do `undo_started` undos. A saga whose record or log is impossible or
-// corrupt, or whose DAG names an action the registry does not know, is marked `stuck` with the reason (one
-// synced write); it never stops the recovery of the others.
+// `started` external nodes run again, as do `undo_started` undos.
+//
+// Never destroy what cannot be proved bad (docs/DESIGN.md section 4):
+//   - A saga is marked `stuck` with the reason (one synced write) only on proof that it is damaged: its log
+//     is impossible (log/replay.h), an event's or its record's bytes fail verification, or the executor finds
+//     the record unusable (all Corruption). It never stops the recovery of the others.
+//   - A saga whose DAG names actions the registry does not know is left exactly as it is and reported
+//     (RecoveryReport::left_unknown): it belongs to another program, which resumes it when it opens the database.
+//   - Any other error (a read that failed for I/O, a transient one, an executor that refuses for a reason that
+//     is not Corruption) fails the open. Every saga is read and judged before anything is written, so such a
+//     failure leaves the database as it was.
+// A record that cannot be decoded at all cannot be marked: it is named in RecoveryReport::unreadable.
 //
 // Only the index's in-flight entries are read, so an open costs O(sagas in flight), not O(history). The index
 // must exist: a database without one (schema version 1) has it built first (log/index_migration.h).
@@ -33,6 +42,13 @@ namespace sagadb {
 // paused sagas too (SagaExecutor::ResumeSaga, logged as a resume by "sagadb").
 Status RecoverSagas(SagaExecutor& executor, const ActionRegistry& registry, RecoveryReport* report,
                     std::vector<SagaHandle>* handles, bool retry_paused = true);
+
+// The sagas in flight in `store` that recovery would leave alone for actions `registry` lacks, read without
+// writing (works on an inspection store): what a program asks before it takes a database whose other sagas it
+// must not touch. Records that cannot be read are skipped (recovery reports them); a read error is returned.
+Result<std::vector<UnknownActionSaga>> FindUnknownActions(Store& store, const ActionRegistry& registry);
+// "saga <id> (<kind>) needs a, b; saga ..." (the first few, then a count).
+std::string DescribeUnknownActions(const std::vector<UnknownActionSaga>& sagas);
 
 // Waits for the handles RecoverSagas returned and records how each saga ended.
 void WaitForRecoveredSagas(const std::vector<SagaHandle>& handles, RecoveryReport* report);

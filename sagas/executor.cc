@@ -309,6 +309,11 @@ Result<SagaResult> SagaExecutor::Run(const SagaDag& dag, Json params, const Star
 }
 
 Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& history) {
+  SAGADB_ASSIGN_OR_RETURN(auto run, PrepareResume(std::move(record), history));
+  return Launch(run);
+}
+
+Result<std::shared_ptr<SagaRun>> SagaExecutor::PrepareResume(SagaRecord record, const SagaHistory& history) {
   SAGADB_ASSIGN_OR_RETURN(Json params, ParseJson(record.params, "saga params"));
   if (history.nodes.size() != record.nodes.size()) return Status::Internal("history does not match the saga");
   if (history.undo_failed >= 0) return Status::Corruption("a saga with a failed undo is stuck, not resumable");
@@ -378,6 +383,10 @@ Result<SagaHandle> SagaExecutor::Resume(SagaRecord record, const SagaHistory& hi
     MutexLock lock(&run->mu);
     run->first_round_done = true;  // it was written long ago
   }
+  return run;
+}
+
+Result<SagaHandle> SagaExecutor::Launch(const std::shared_ptr<SagaRun>& run) {
   switch (Track(run, /*resumed=*/true)) {
     case Tracked::kYes:
       break;

@@ -69,8 +69,13 @@ class SagaExecutor : private DriverHost {
 
   // Recovery: continues a saga from its replayed log (forward if no node failed, otherwise unwinding). Not
   // subject to the admission limit, but counted in it. REQUIRES: history came from ReplaySagaLog(record, ...)
-  // and every action of the DAG is registered.
+  // and every action of the DAG is registered. PrepareResume, then Launch.
   Result<SagaHandle> Resume(SagaRecord record, const SagaHistory& history) EXCLUDES(mu_);
+  // Resume in two halves, so that recovery hears every refusal before any saga runs. PrepareResume builds the
+  // run and changes nothing (Corruption when the record or an output in its log is damaged: that saga cannot
+  // be resumed by any program); Launch schedules it (refused only while the executor shuts down).
+  Result<std::shared_ptr<SagaRun>> PrepareResume(SagaRecord record, const SagaHistory& history);
+  Result<SagaHandle> Launch(const std::shared_ptr<SagaRun>& run) EXCLUDES(mu_);
 
   // Operator controls (sagas/operator_controls.cc). Each is logged as an operator event of the saga, with the
   // request's actor and reason; a refused request writes nothing.

@@ -250,6 +250,87 @@ TEST_F(AttachTest, AFreedSlotZeroIsReusedBeforeHigherFreeSlots) {
   EXPECT_EQ(Reread(vm).attached, (std::vector<AttachedDisk>{{0, a.id}, {1, b.id}, {2, c.id}}));
 }
 
+// ------------------------------------------------------------------------------------------------ reattach
+// The undo of a detach: back at exactly the slot the disk left.
+
+class ReattachTest : public DatastoreTest {
+ protected:
+  // StageReattachDisk in a txn of its own, committed if it staged anything.
+  Result<Disk> Reattach(const Disk& disk, const Instance& vm, int slot, bool* changed) {
+    WriteTxn txn = NewTxn();
+    auto r = Datastore::StageReattachDisk(txn, disk.id, vm.id, slot, changed);
+    if (r.ok() && !txn.empty()) Must(txn.Commit());
+    return r;
+  }
+};
+
+TEST_F(ReattachTest, PutsTheDiskBackAtItsSlotAboveALowerFreeOneInOneSyncedWrite) {
+  Instance vm = NewInstance("vm");
+  Disk a = NewAttachedDisk("a", vm);
+  Disk b = NewAttachedDisk("b", vm);
+  Disk c = NewAttachedDisk("c", vm);
+  Disk freed_b = Must(ds_->DetachDisk(b.id, vm.id));
+  Disk freed_c = Must(ds_->DetachDisk(c.id, vm.id));
+  const uint64_t writes = synced_writes();
+
+  bool changed = false;
+  auto r = Reattach(freed_c, vm, 2, &changed);
+
+  ASSERT_EQ(r.status(), Status::OK());
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(*r, AsAttached(freed_c, vm, 2, r->modified_ns));
+  EXPECT_EQ(Reread(freed_c), *r);
+  EXPECT_EQ(Reread(vm).attached, (std::vector<AttachedDisk>{{0, a.id}, {2, c.id}}));
+  EXPECT_EQ(synced_writes() - writes, 1u);
+  // The free slot below is still there for the next attach.
+  EXPECT_EQ(Must(ds_->AttachDisk(freed_b.id, vm.id)).slot, 1);
+  EXPECT_EQ(Reread(vm).attached, (std::vector<AttachedDisk>{{0, a.id}, {1, b.id}, {2, c.id}}));
+}
+
+TEST_F(ReattachTest, ASlotAnotherDiskTookIsConflictNamingItAndNothingMoves) {
+  Instance vm = NewInstance("vm");
+  Disk a = NewAttachedDisk("a", vm);
+  Disk freed_a = Must(ds_->DetachDisk(a.id, vm.id));
+  Disk other = NewAttachedDisk("other", vm);  // takes slot 0
+  ASSERT_EQ(other.slot, 0);
+  const auto before = RawContents(*store_);
+
+  bool changed = true;
+  auto r = Reattach(freed_a, vm, 0, &changed);
+
+  EXPECT_EQ(r.status().code(), Code::kConflict);
+  EXPECT_EQ(r.status().message(), fmt::format("slot 0 of instance {} is taken by disk {}; disk {} is left detached "
+                                              "rather than attached at another slot",
+                                              vm.id.ToString(), other.id.ToString(), a.id.ToString()));
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(RawContents(*store_), before);
+}
+
+TEST_F(ReattachTest, ADiskAttachedThereAlreadyIsOkWithoutAWriteAndElsewhereIsConflict) {
+  Instance vm = NewInstance("vm");
+  NewAttachedDisk("a", vm);
+  Disk b = NewAttachedDisk("b", vm);
+  const auto before = RawContents(*store_);
+
+  bool changed = true;
+  auto same = Reattach(b, vm, 1, &changed);
+  ASSERT_EQ(same.status(), Status::OK());
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(*same, b);
+  auto moved = Reattach(b, vm, 5, &changed);
+  EXPECT_EQ(moved.status().code(), Code::kConflict);
+  EXPECT_EQ(RawContents(*store_), before);
+}
+
+TEST_F(ReattachTest, ASlotOutsideZeroToElevenIsInvalid) {
+  Instance vm = NewInstance("vm");
+  Disk d = NewDisk("d");
+  bool changed = true;
+  EXPECT_EQ(Reattach(d, vm, 12, &changed).status().code(), Code::kInvalidRequest);
+  EXPECT_EQ(Reattach(d, vm, -1, &changed).status().code(), Code::kInvalidRequest);
+  EXPECT_FALSE(changed);
+}
+
 // ------------------------------------------------------------------------------------------------ detach
 
 using DetachTest = DatastoreTest;

@@ -35,6 +35,7 @@
 #include "schema/codec.h"
 #include "sagadb/control_plane.h"
 #include "sagas/fault_plan.h"
+#include "tests/cli_util.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -46,106 +47,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 constexpr char kZeroId[] = "00000000-0000-0000-0000-000000000000";
-
-// --- Running the binary.
-
-struct Outcome {
-  int exit_code = -1;  // -1: ended by a signal
-  std::string out;
-  std::string err;
-
-  std::vector<std::string> ErrLines() const {
-    std::vector<std::string> lines;
-    size_t start = 0;
-    while (start < err.size()) {
-      size_t end = err.find('\n', start);
-      if (end == std::string::npos) end = err.size();
-      lines.push_back(err.substr(start, end - start));
-      start = end + 1;
-    }
-    return lines;
-  }
-  // The test fails (and null is returned) unless stdout is one JSON document.
-  Json JsonOut() const {
-    Json j = Json::parse(out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "stdout is not JSON:\n" << out;
-    return j.is_discarded() ? Json() : j;
-  }
-};
-
-std::ostream& operator<<(std::ostream& os, const Outcome& o) {
-  return os << "exit " << o.exit_code << "\n--- stdout\n" << o.out << "--- stderr\n" << o.err;
-}
-
-std::vector<char*> Argv(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(SAGADB_BIN));
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  return argv;
-}
-
-int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-
-// This environment with PATH replaced.
-std::vector<std::string> EnvWithPath(const std::string& path) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).starts_with("PATH=")) continue;
-    env.emplace_back(*e);
-  }
-  env.push_back("PATH=" + path);
-  return env;
-}
-
-// Runs sagadb with `args` and waits for it. `env` empty: this process's environment.
-Outcome RunSagadb(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
-  int out_pipe[2];
-  int err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  std::vector<char*> envp;
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  auto argv = Argv(args);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, SAGADB_BIN, &actions, nullptr, argv.data(), env.empty() ? environ : envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (rc != 0) throw std::runtime_error("posix_spawn " SAGADB_BIN " failed");
-
-  Outcome o;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&o.out, &o.err};
-  int open_fds = 2;
-  char buf[65536];
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("poll failed");
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = read(fds[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  o.exit_code = ExitCode(status);
-  return o;
-}
 
 // sagadb running in the background, stdout and stderr into files. Killed (SIGKILL) if the test ends first.
 class BackgroundSagadb {
@@ -220,34 +121,6 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Every file under `dir` (relative names); {} if there is no such directory, {"."} if it is not a directory.
-std::set<std::string> FilesUnder(const std::string& dir) {
-  std::set<std::string> files;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return files;
-  if (!fs::is_directory(dir, ec)) return {"."};
-  for (const auto& e : fs::recursive_directory_iterator(dir)) files.insert(fs::relative(e.path(), dir).string());
-  return files;
-}
-
-// --- The database as the tool shows it, and as it is stored.
-
-struct Snapshot {
-  std::string instances;  // `instance list --json`
-  std::string disks;      // `disk list --json`
-  std::string sagas;      // `saga list --json`
-  std::map<std::string, std::string> raw;  // every key and value of every column family
-  std::set<std::string> files;             // the database directory, volumes included
-
-  bool operator==(const Snapshot&) const = default;
-};
-
-void PrintTo(const Snapshot& s, std::ostream* os) {
-  *os << s.raw.size() << " keys; files:";
-  for (const auto& f : s.files) *os << " " << f;
-  *os << "\ninstances: " << s.instances;
-}
-
 // A stuck saga cannot be made through the tool: an instance-create whose last step fails and whose undo of the
 // instance record fails permanently, run with the library on the tool's database layout.
 Uuid MakeStuckSaga(const std::string& db, const std::string& name) {
@@ -285,65 +158,6 @@ Uuid MakeInterruptedSaga(const std::string& db, const std::string& name) {
   if (handle.Wait().ok()) throw std::runtime_error("set-up: the saga was not interrupted");
   store.SetHooks(nullptr);
   return handle.id();
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  // sagadb --db <this test's database> args...
-  Outcome Tool(std::vector<std::string> args, const std::vector<std::string>& env = {}) const {
-    args.insert(args.begin(), {"--db", db_});
-    return RunSagadb(args, env);
-  }
-  // Tool(args) that must succeed with JSON on stdout.
-  Json ToolJson(std::vector<std::string> args) const {
-    args.push_back("--json");
-    Outcome o = Tool(args);
-    EXPECT_EQ(o.exit_code, 0) << o;
-    return o.JsonOut();
-  }
-
-  // A listing's rows, every page of it in one (--limit 0): the array of its JSON document.
-  Json Rows(std::vector<std::string> args) const {
-    const std::string items = args[0] == "saga" ? "sagas" : args[0] == "disk" ? "disks" : "instances";
-    args.insert(args.end(), {"--limit", "0"});
-    Json page = ToolJson(args);
-    EXPECT_TRUE(page.contains("next") && page["next"].is_null()) << page;
-    return page[items];
-  }
-
-  Snapshot Snap() const {
-    Snapshot s;
-    s.instances = Tool({"instance", "list", "--json"}).out;
-    s.disks = Tool({"disk", "list", "--json"}).out;
-    s.sagas = Tool({"saga", "list", "--json"}).out;
-    StoreConfig so;
-    so.path = db_;
-    so.mode = OpenMode::kSecondary;
-    auto store = Must(Store::Open(so));
-    Must(store->CatchUp());
-    s.raw = RawContents(*store);
-    s.files = FilesUnder(db_);
-    return s;
-  }
-
-  // An instance "web" with disks web-d0 and web-d1; returns the instance's JSON.
-  Json CreateWeb() const {
-    return ToolJson({"instance", "create", "web", "--disks", "2", "--disk-size", "2GiB", "--cpus", "4", "--memory",
-                     "8GiB"});
-  }
-
-  ScratchDir dir_;
-  const std::string db_ = dir_.Sub("db");
-};
-
-// Exit code `code`, nothing on stdout, and exactly one line on stderr, "sagadb: ...".
-void ExpectOneLineError(const Outcome& o, int code) {
-  EXPECT_EQ(o.exit_code, code) << o;
-  EXPECT_EQ(o.out, "") << o;
-  const auto lines = o.ErrLines();
-  ASSERT_EQ(lines.size(), 1u) << o;
-  EXPECT_TRUE(lines[0].starts_with("sagadb: ")) << o;
-  EXPECT_TRUE(o.err.ends_with("\n")) << o;
 }
 
 // --- Records.
@@ -649,6 +463,10 @@ TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
   EXPECT_EQ(r["stuck"], 0);
   EXPECT_EQ(r["unfinished"], 0);
   EXPECT_EQ(r["check"]["ok"], true);
+  for (const char* retries : {"action", "undo", "log", "lock_conflict"}) {
+    EXPECT_TRUE(r["retries"][retries].is_number_unsigned()) << retries << ": " << r;
+  }
+  EXPECT_GT(r["rounds"].get<uint64_t>(), 0u);
   EXPECT_EQ(Rows({"saga", "list"}).size(), 4u);
   EXPECT_EQ(Rows({"saga", "list", "--state", "failed"}).size(), r["failed"].get<size_t>());
   Outcome check = Tool({"check", "--quiescent"});
@@ -661,6 +479,7 @@ TEST_F(CliTest, DemoRunsTheOverloadScenarioAndReportsIt) {
   EXPECT_NE(text.out.find("5% transient store faults, 0.5% permanent step faults, seed 3"), std::string::npos) << text;
   EXPECT_NE(text.out.find("by an injected permanent fault"), std::string::npos) << text;
   EXPECT_NE(text.out.find("demo: OK"), std::string::npos) << text;
+  EXPECT_NE(text.out.find(" lock conflict\n"), std::string::npos) << text;
   EXPECT_EQ(Rows({"saga", "list"}).size(), 6u);
 
   // Without permanent faults nothing fails: the retries absorb the transient ones.

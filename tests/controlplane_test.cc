@@ -4,9 +4,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+
+#include <fmt/format.h>
 
 #include "controlplane/disk_sagas.h"
 #include "controlplane/instance_sagas.h"
+#include "controlplane/params.h"
 #include "controlplane/volumes.h"
 #include "tests/controlplane_test_util.h"
 
@@ -243,6 +247,71 @@ TEST_F(AttachDetachTest, AttachingAndDetachingAreIdempotent) {
   EXPECT_EQ(Wait(cp_->DetachDisk(disk, a.instance_id)).state, SagaState::kSucceeded);
   EXPECT_EQ(Wait(cp_->DetachDisk(disk, a.instance_id)).state, SagaState::kSucceeded);
   EXPECT_EQ(datastore_->GetDisk(disk)->state, DiskState::kDetached);
+  ExpectClean();
+}
+
+// The instance's disks by slot.
+std::map<int, Uuid> Slots(const Datastore& ds, const Uuid& instance) {
+  std::map<int, Uuid> slots;
+  for (const auto& a : testing::Must(ds.GetInstance(instance)).attached) slots[a.slot] = a.disk_id;
+  return slots;
+}
+
+TEST_F(AttachDetachTest, UndoingADetachPutsTheDiskBackInTheSlotItLeft) {
+  auto vm = CreateInstanceOk("vm", 3);
+  const std::map<int, Uuid> slots = Slots(*datastore_, vm.instance_id);
+  ASSERT_EQ(slots.size(), 3u);
+  ASSERT_TRUE(slots.contains(0) && slots.contains(1) && slots.contains(2));
+  // The slot-2 disk boots, so that the others may be detached.
+  testing::Must(datastore_->SetBootDisk(vm.instance_id, slots.at(2)));
+  const testing::World before = Now();
+
+  // Detach the slot-0 disk, then the slot-1 disk, then the boot disk, which is refused: the saga unwinds, undoing
+  // the slot-1 disk's detach first. Put back at the lowest free slot, it would take slot 0.
+  DagBuilder b("detach-three");
+  std::vector<NodeSpec> params;
+  for (int slot : {0, 1, 2}) {
+    params.push_back(NodeSpec::Constant(fmt::format("p{}", slot), Json(DiskAttachParams{slots.at(slot), vm.instance_id})));
+  }
+  b.AppendParallel(std::move(params));
+  for (int slot : {0, 1, 2}) {
+    b.Append(NodeSpec::Subsaga(fmt::format("detach_{}", slot), DiskDetachDag(), fmt::format("p{}", slot)));
+  }
+  SagaResult r = Wait(cp_->database().Start(testing::Must(b.Build()), Json::object()));
+  EXPECT_EQ(r.state, SagaState::kFailed);
+  EXPECT_EQ(r.error_node, "detach_2.detach");
+  EXPECT_EQ(r.error.message(), "boot disk cannot be detached");
+
+  EXPECT_EQ(Slots(*datastore_, vm.instance_id), slots);
+  for (const auto& [slot, disk] : slots) EXPECT_EQ(datastore_->GetDisk(disk)->slot, slot);
+  EXPECT_EQ(datastore_->GetInstance(vm.instance_id)->boot_disk_id, slots.at(2));
+  EXPECT_EQ(Now(), before);
+  ExpectClean();
+}
+
+TEST_F(DeleteTest, AnInstanceDeleteThatUnwindsPutsEveryDiskAndTheBootDiskBackWhereTheyWere) {
+  auto vm = CreateInstanceOk("vm", 3);
+  std::map<int, Uuid> slots = Slots(*datastore_, vm.instance_id);
+  ASSERT_EQ(slots.size(), 3u);
+  // Slots 0 and 2 taken, 1 free, and the slot-2 disk boots.
+  testing::Must(datastore_->SetBootDisk(vm.instance_id, slots.at(2)));
+  testing::Must(datastore_->DetachDisk(slots.at(1), vm.instance_id));
+  slots.erase(1);
+  const testing::World before = Now();
+
+  auto plan = std::make_shared<FaultPlan>();
+  plan->FailAction("delete", Status::InvalidRequest("injected"));
+  executor().SetFaultPlan(plan);
+  SagaResult r = Wait(cp_->DeleteInstance(vm.instance_id));
+  executor().SetFaultPlan(nullptr);
+  EXPECT_EQ(r.state, SagaState::kFailed);
+  EXPECT_EQ(r.error_node, "delete");
+
+  // The boot disk is back at slot 2, not at the free slot 1.
+  EXPECT_EQ(Slots(*datastore_, vm.instance_id), slots);
+  EXPECT_EQ(datastore_->GetInstance(vm.instance_id)->boot_disk_id, slots.at(2));
+  EXPECT_EQ(datastore_->GetDisk(slots.at(2))->slot, 2);
+  EXPECT_EQ(Now(), before);
   ExpectClean();
 }
 

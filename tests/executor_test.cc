@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "engine/fault_injector.h"
@@ -467,6 +468,66 @@ TEST_F(ExecutorTest, ALogWriteThatKeepsFailingHaltsTheSagaWithoutMarkingItDone) 
   store_->SetHooks(nullptr);
   // Still running in the database, for recovery.
   EXPECT_EQ(ReadRecord(h->id()).state, SagaState::kRunning);
+}
+
+// A saga's end is published only once the round that carries its final record is durable. When that very write
+// fails, Wait reports the halt, and the database still says the saga is running or unwinding (recovery finishes
+// it): a succeeded, failed or stuck that was never written is never reported.
+TEST_F(ExecutorTest, WaitNeverReportsAnEndWhoseFinalRecordWasNotWritten) {
+  DagBuilder b("local-external-local");
+  b.Append(NodeSpec::Action("a", "test.disk"));
+  b.Append(NodeSpec::Action("c", "test.file"));
+  b.Append(NodeSpec::Action("e", "test.disk"));
+  const SagaDag dag = *b.Build();
+  struct Case {
+    std::string name;
+    std::function<void(FaultPlan&)> faults;
+    SagaState end;    // how the saga ends when its final write succeeds
+    SagaState left;   // what the database says when that write fails
+  };
+  const std::vector<Case> cases = {
+      {"succeeded", [](FaultPlan&) {}, SagaState::kSucceeded, SagaState::kRunning},
+      {"failed", [](FaultPlan& p) { p.FailAction("e", Status::InvalidRequest("injected")); }, SagaState::kFailed,
+       SagaState::kUnwinding},
+      {"stuck",
+       [](FaultPlan& p) {
+         p.FailAction("e", Status::InvalidRequest("injected"));
+         p.FailUndo("a", Status::Conflict("injected: cannot be undone"), FaultPlan::kAlways);
+       },
+       SagaState::kStuck, SagaState::kUnwinding},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto plan = std::make_shared<FaultPlan>();
+    c.faults(*plan);
+    executor_->SetFaultPlan(plan);
+    // How many writes the saga makes, its final record in the last.
+    uint64_t base = store_->write_attempts();
+    auto full = executor_->Run(dag, Json{{"tag", c.name + "-full"}});
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    ASSERT_EQ(full->state, c.end);
+    const uint64_t writes = store_->write_attempts() - base;
+    ASSERT_GE(writes, 2u);
+
+    plan = std::make_shared<FaultPlan>();
+    c.faults(*plan);
+    executor_->SetFaultPlan(plan);
+    FaultInjector faults;
+    store_->SetHooks(&faults);
+    base = store_->write_attempts();
+    faults.FailWrite(base + writes, Status::IOError("injected: the final write failed"));
+    auto h = executor_->Start(dag, Json{{"tag", c.name + "-cut"}});
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    auto r = h->Wait();
+    store_->SetHooks(nullptr);
+    EXPECT_EQ(faults.injected_failures(), 1u);
+    EXPECT_EQ(store_->write_attempts() - base, writes);
+    ASSERT_FALSE(r.ok()) << "Wait reported " << ToString(r->state) << " though its record was never written";
+    EXPECT_EQ(r.status().code(), Code::kIOError);
+    EXPECT_NE(r.status().message().find("halted"), std::string::npos) << r.status().message();
+    ExpectLegalLog(h->id(), c.left);
+  }
+  executor_->SetFaultPlan(nullptr);
 }
 
 // Steps hand their log records to the commit queue and do not wait: whoever writes a batch finishes its nodes,

@@ -75,7 +75,15 @@ TEST_F(OverloadTest, ThirtyInstancesOfElevenDisksAtFivePercentFaultsEndSucceeded
   OverloadOptions o;  // the scenario as docs/DESIGN.md section 6 states it
   o.seed = 7;
   o.name_prefix = "full";
+  const ExecutorStats before = cp_->database().stats();
   OverloadReport r = Run(o);
+  // The report's counters are the executor's over the run, every one of them: thirty sagas of eleven attaches
+  // each meet record locks taken out of order (a few dozen lock-conflict retries a run), and the report says so.
+  const ExecutorStats after = cp_->database().stats();
+  EXPECT_EQ(r.executor.lock_conflict_retries, after.lock_conflict_retries - before.lock_conflict_retries);
+  EXPECT_EQ(r.executor.rounds, after.rounds - before.rounds);
+  EXPECT_EQ(r.executor.action_retries, after.action_retries - before.action_retries);
+  EXPECT_GT(r.executor.rounds, 0u);
   ExpectRequiredOutcome(r, o);
   EXPECT_EQ(r.failed, 0) << "eight attempts of each step absorb 5% of transient faults";
   ExpectInjectorRemoved();
@@ -109,6 +117,32 @@ TEST_F(OverloadTest, PermanentFaultsAtForwardStepsFailTheirSagasWhichUnwindClean
               return after;
             }())->failed,
             0);
+}
+
+TEST(OverloadStatsTest, TheRunsCountersAreEveryCounterLessItsValueBefore) {
+  // Distinct values everywhere, so a counter left out (or taken from another) shows.
+  ExecutorStats before{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+  ExecutorStats now{101, 202, 303, 404, 505, 606, 707, 808, 909, 1010, 1111, 1212, 1313, 1414};
+  ExecutorStats d = StatsSince(now, before);
+  EXPECT_EQ(d.started, 100u);
+  EXPECT_EQ(d.resumed, 200u);
+  EXPECT_EQ(d.succeeded, 300u);
+  EXPECT_EQ(d.failed, 400u);
+  EXPECT_EQ(d.stuck, 500u);
+  EXPECT_EQ(d.paused, 600u);
+  EXPECT_EQ(d.cancelled, 700u);
+  EXPECT_EQ(d.halted, 800u);
+  EXPECT_EQ(d.rejected, 900u);
+  EXPECT_EQ(d.action_retries, 1000u);
+  EXPECT_EQ(d.undo_retries, 1100u);
+  EXPECT_EQ(d.log_retries, 1200u);
+  EXPECT_EQ(d.lock_conflict_retries, 1300u);
+  EXPECT_EQ(d.rounds, 1400u);
+
+  OverloadReport r;
+  r.executor = d;
+  EXPECT_NE(Summarize(r).find("1000 action / 1100 undo / 1200 log / 1300 lock-conflict retries"), std::string::npos)
+      << Summarize(r);
 }
 
 TEST_F(OverloadTest, AtAQuarterOfOperationsFailingSomeSagasUnwindAndNoneIsStuck) {

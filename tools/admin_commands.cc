@@ -81,7 +81,7 @@ int SagaPrune(const GlobalOptions& g, const PruneArgs& a) {
     o.create_if_missing = false;
     o.logger = StderrLogger();
     o.retention.enabled = false;  // this command's policy, not the default one, and once
-    auto cp = ControlPlane::Open(o);
+    auto cp = OpenToChange(o);
     if (!cp.ok()) return Fail(cp.status());
     auto pruned = (*cp)->database().Prune(*policy);
     if (!pruned.ok()) return Fail(pruned.status());

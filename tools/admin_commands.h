@@ -16,7 +16,7 @@ struct PruneArgs {
 // Removes the finished sagas the policy (RetentionPolicy's defaults, overridden by --keep and --max-age) lets
 // go, with their events. With --dry-run it only says which, on a secondary (beside a running owner); otherwise
 // it takes the database (recovery runs first, background retention does not), refused while another process
-// owns it.
+// owns it or sagas of another program are in flight.
 int SagaPrune(const GlobalOptions& g, const PruneArgs& a);
 
 }  // namespace sagadb::tool

@@ -13,6 +13,7 @@
 #include "tools/mutate_commands.h"
 #include "tools/operator_commands.h"
 #include "tools/stats_command.h"
+#include "tools/salvage_command.h"
 
 namespace sagadb::tool {
 namespace {
@@ -30,6 +31,7 @@ struct Args {
   ListArgs list;
   PruneArgs prune;
   OperatorArgs op;
+  SalvageArgs salvage;
 };
 
 }  // namespace
@@ -95,6 +97,11 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   stats->add_option("--stalled", a.stalled, "list running and unwinding sagas with no event for this long")
       ->capture_default_str();
   bind(stats, [&] { return Stats(g, a.stalled); });
+  CLI::App* salvage =
+      sub(app, "salvage", "report what of a damaged database reads, what does not and how to get it back (read-only)");
+  salvage->add_option("--repair-into", a.salvage.repair_into,
+                      "also copy the database into this new directory and run RocksDB's repair on the copy");
+  bind(salvage, [&] { return Salvage(g, a.salvage); });
 
   // instance
   CLI::App* instance = sub(app, "instance", "instances");

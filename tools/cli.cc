@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/db_lock.h"
+#include "recovery/recovery.h"
 
 namespace sagadb::tool {
 namespace {
@@ -63,13 +64,36 @@ Status RefuseIfInUse(const std::string& db) {
       db, holder));
 }
 
-Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create) {
+Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create, bool recovers) {
   SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
   std::error_code ec;
   if (create && !fs::exists(fs::path(g.db) / "CURRENT", ec)) {
     return std::unique_ptr<Store>();  // Store::Open creates it, or refuses a directory that is not one
   }
-  return OpenForInspection(g);
+  SAGADB_ASSIGN_OR_RETURN(auto store, OpenForInspection(g));
+  if (recovers) {
+    ActionRegistry known;
+    SAGADB_RETURN_IF_ERROR(ControlPlaneDomain(g.db).RegisterActions(known));
+    SAGADB_ASSIGN_OR_RETURN(auto unknown, FindUnknownActions(*store, known));
+    SAGADB_RETURN_IF_ERROR(RefuseUnknownActions(g.db, unknown));
+  }
+  return store;
+}
+
+Status RefuseUnknownActions(const std::string& db, const std::vector<UnknownActionSaga>& sagas) {
+  if (sagas.empty()) return Status::OK();
+  return Status::Conflict(fmt::format(
+      "database {} holds {} saga{} in flight that this program cannot run (actions it does not know): {}; nothing "
+      "was changed: the program that registers those actions resumes {} when it opens the database (or an "
+      "operator gives up on {} with `saga abandon`)",
+      db, sagas.size(), sagas.size() == 1 ? "" : "s", DescribeUnknownActions(sagas), sagas.size() == 1 ? "it" : "them",
+      sagas.size() == 1 ? "it" : "them"));
+}
+
+Result<std::unique_ptr<ControlPlane>> OpenToChange(const DatabaseOptions& options) {
+  SAGADB_ASSIGN_OR_RETURN(auto cp, ControlPlane::Open(options));
+  SAGADB_RETURN_IF_ERROR(RefuseUnknownActions(options.path, cp->database().recovery().left_unknown));
+  return cp;
 }
 
 void PrintJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }

@@ -14,6 +14,8 @@
 
 #include "controlplane/datastore.h"
 #include "engine/store.h"
+#include "sagadb/control_plane.h"
+#include "sagadb/database.h"
 #include "sagadb/logger.h"
 #include "sagadb/status.h"
 #include "sagas/fault_plan.h"
@@ -56,8 +58,21 @@ Status RefuseIfInUse(const std::string& db);
 // What a mutating command does before it takes the database, so that a refused request writes nothing (opening
 // for writing bumps the open generation and runs recovery): refuses a directory that is not a sagadb database
 // and a database another process holds, and returns a secondary on which the command looks up what the request
-// names. With `create` a missing database is fine (it will be created) and the result is null.
-Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create);
+// names. With `create` a missing database is fine (it will be created) and the result is null. With
+// `recovers` (the command opens the database with recovery), also refuses a database that holds sagas in flight
+// whose actions this program does not know (RefuseUnknownActions).
+Result<std::unique_ptr<Store>> PrepareToOwn(const GlobalOptions& g, bool create, bool recovers = true);
+
+// Conflict naming the sagas and their actions, if there are any: sagas in flight that belong to another
+// program sharing the database (this one knows the control plane's actions only). Recovery at this program's
+// open would leave them alone, but their own program is the one to finish them, and a database with work in
+// flight that nothing here can finish is not one to change underneath it.
+Status RefuseUnknownActions(const std::string& db, const std::vector<UnknownActionSaga>& sagas);
+
+// Opens the database with the control plane for a mutating command (recovery runs), after PrepareToOwn.
+// Refused (and closed again) if recovery left sagas for actions this program does not know: another program
+// put them there after the preflight looked.
+Result<std::unique_ptr<ControlPlane>> OpenToChange(const DatabaseOptions& options);
 
 void PrintJson(const nlohmann::json& j);
 

@@ -44,7 +44,7 @@ Result<std::unique_ptr<ControlPlane>> OpenOwned(const GlobalOptions& g, bool cre
   o.path = g.db;
   o.create_if_missing = create;
   o.logger = StderrLogger();
-  SAGADB_ASSIGN_OR_RETURN(auto cp, ControlPlane::Open(o));
+  SAGADB_ASSIGN_OR_RETURN(auto cp, OpenToChange(o));
   if (drill) cp->database().impl().executor().SetFaultPlan(std::move(drill));
   return cp;
 }
@@ -318,6 +318,12 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
                {"unfinished", r.unfinished},
                {"injected_faults", r.injected_faults},
                {"injected_permanent_faults", r.permanent_faults},
+               {"retries",
+                {{"action", r.executor.action_retries},
+                 {"undo", r.executor.undo_retries},
+                 {"log", r.executor.log_retries},
+                 {"lock_conflict", r.executor.lock_conflict_retries}}},
+               {"rounds", r.executor.rounds},
                {"elapsed_seconds", r.elapsed.count()},
                {"sagas_per_second", r.sagas_per_second},
                {"peak_rss_mib", PeakRssMiB()},
@@ -332,6 +338,9 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
               << fmt::format("  unfinished             {}\n", r.unfinished)
               << fmt::format("  faults injected        {} transient, {} permanent\n", r.injected_faults,
                              r.permanent_faults)
+              << fmt::format("  retries                {} action, {} undo, {} log, {} lock conflict\n",
+                             r.executor.action_retries, r.executor.undo_retries, r.executor.log_retries,
+                             r.executor.lock_conflict_retries)
               << fmt::format("  leaked / violations    {}\n", r.check.violations.size())
               << fmt::format("  elapsed                {:.2f} s\n", r.elapsed.count())
               << fmt::format("  sagas per second       {:.1f}\n", r.sagas_per_second)

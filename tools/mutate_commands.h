@@ -1,5 +1,6 @@
 // The commands that change the database: each takes the database (a second owner is refused with a clear
-// message and nothing changes), lets recovery run, starts one saga and waits for its end. Also `demo`, the
+// message and nothing changes, and so is a database holding sagas in flight whose actions this program does
+// not know), lets recovery run, starts one saga and waits for its end. Also `demo`, the
 // overload scenario, `recover` and `check`. A request that names a record that does not exist, or a name that
 // is taken, is refused (exit 1) on a secondary before the database is taken, so it writes nothing.
 #pragma once

@@ -38,8 +38,10 @@ Result<Prepared> ParseRequest(const OperatorArgs& a) {
 
 // The saga's record, read on a secondary before the database is taken; `allowed` says in which states the
 // command applies (InvalidRequest naming the state otherwise, and nothing is written).
-Status LookBefore(const GlobalOptions& g, Prepared* p, std::initializer_list<SagaState> allowed, std::string_view what) {
-  SAGADB_ASSIGN_OR_RETURN(auto secondary, PrepareToOwn(g, false));
+// `recovers`: the command opens the database with recovery (PrepareToOwn).
+Status LookBefore(const GlobalOptions& g, Prepared* p, std::initializer_list<SagaState> allowed, std::string_view what,
+                  bool recovers = true) {
+  SAGADB_ASSIGN_OR_RETURN(auto secondary, PrepareToOwn(g, false, recovers));
   SAGADB_ASSIGN_OR_RETURN(p->before, SagaLog(secondary.get()).ReadRecord(p->id));
   for (SagaState s : allowed) {
     if (p->before.state == s) return Status::OK();
@@ -58,7 +60,7 @@ Result<std::unique_ptr<ControlPlane>> OpenToUnwind(const GlobalOptions& g) {
   o.create_if_missing = false;
   o.logger = StderrLogger();
   o.retry_paused_at_open = false;
-  return ControlPlane::Open(o);
+  return OpenToChange(o);
 }
 
 // Prints the saga as it is now, after the command; exit 0 when it ended as `want` says.
@@ -122,7 +124,10 @@ int SagaAbandon(const GlobalOptions& g, const OperatorArgs& a) {
   if (a.reason.empty()) return UsageError("--reason must say why the saga is abandoned");
   auto p = ParseRequest(a);
   if (!p.ok()) return UsageError(p.status().message());
-  if (Status st = LookBefore(g, &*p, kNotEnded, "only a saga that has not ended can be abandoned"); !st.ok()) {
+  // No recovery runs and only the saga named is touched, so sagas of another program (actions this one does not
+  // know) do not stop it: giving up on one of those is what it is for when that program is gone.
+  if (Status st = LookBefore(g, &*p, kNotEnded, "only a saga that has not ended can be abandoned", /*recovers=*/false);
+      !st.ok()) {
     return Fail(st);
   }
   StoreConfig config;

@@ -38,16 +38,28 @@
 
 namespace sagadb {
 
-// What recovery did at open.
+// A saga in flight whose DAG names actions that no domain of the opening program registered: another
+// program's saga, or one whose actions this version no longer has. Recovery leaves it exactly as it is (no
+// write); the next open by a program that registers those actions resumes it.
+struct UnknownActionSaga {
+  Uuid id;
+  std::string kind;
+  std::vector<std::string> actions;  // the unknown ones, each once, in DAG order
+};
+
+// What recovery did at open. Only proven damage of a saga (its log is impossible, its bytes fail verification)
+// makes it stuck; an error that proves nothing about a saga (an I/O error, a transient one) fails the open
+// before recovery writes anything.
 struct RecoveryReport {
   size_t scanned = 0;                      // sagas the index lists as in flight (stuck ones too)
   std::vector<Uuid> resumed_forward;       // running, no node failed
   std::vector<Uuid> resumed_unwinding;     // a node had failed, or it was cancelled
   std::vector<Uuid> retried_paused;        // paused: its failed undos retried (DatabaseOptions::retry_paused_at_open)
   std::vector<std::string> paused_left;    // paused sagas that could not be retried, each "<id>: <why>"
-  std::vector<Uuid> marked_stuck;          // impossible log, corrupt record or unknown action
+  std::vector<Uuid> marked_stuck;          // impossible log, or a record or event that fails verification
   std::vector<std::string> stuck_reasons;  // parallel to marked_stuck
   std::vector<std::string> unreadable;     // keys whose record could not be decoded at all (left as they are)
+  std::vector<UnknownActionSaga> left_unknown;  // not resumed and not changed: actions this program lacks
   // With DatabaseOptions::wait_for_recovery: how the resumed sagas ended.
   std::vector<Uuid> finished_succeeded;
   std::vector<Uuid> finished_failed;
@@ -60,9 +72,11 @@ struct RecoveryReport {
   double finish_seconds = 0;  // from the start of recovery until every resumed saga ended
 
   bool empty() const {
-    return resumed_forward.empty() && resumed_unwinding.empty() && retried_paused.empty() && marked_stuck.empty();
+    return resumed_forward.empty() && resumed_unwinding.empty() && retried_paused.empty() && marked_stuck.empty() &&
+           left_unknown.empty();
   }
-  // One line: "recovery: scanned 4 sagas; resumed 3 forward, 1 unwinding; ...".
+  // One line: "recovery: scanned 4 sagas; resumed 3 forward, 1 unwinding; ...", naming the sagas left alone
+  // for their unknown actions.
   std::string Summary() const;
 };
 

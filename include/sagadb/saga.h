@@ -69,7 +69,8 @@ class SagaHandle {
   const Uuid& id() const;
   // Blocks until the saga ends (succeeded, failed, stuck), or halts: then the error that halted it (a write of
   // its log failed for good, or the database is closing). A halted saga stays running or unwinding in the
-  // database and is resumed by the next open.
+  // database and is resumed by the next open. The end it reports is durable: it is published only once the
+  // write carrying the saga's final record has succeeded, and if that write fails, Wait reports the halt.
   Result<SagaResult> Wait() const;
   // Whether Wait would return at once.
   bool Done() const;
