@@ -52,6 +52,14 @@ Status LookBefore(const GlobalOptions& g, Prepared* p, std::initializer_list<Sag
 constexpr std::initializer_list<SagaState> kNotEnded = {SagaState::kRunning, SagaState::kUnwinding,
                                                         SagaState::kPaused, SagaState::kStuck};
 
+// Takes the database without recovery, so the saga a command names is not resumed before the command writes.
+Result<std::unique_ptr<Store>> OpenWithoutRecovery(const GlobalOptions& g) {
+  StoreConfig config;
+  config.path = g.db;
+  config.create_if_missing = false;
+  return Store::Open(config);
+}
+
 // Opens the database, as its owner, for the unwind: recovery runs (and waits), paused sagas are left alone.
 Result<std::unique_ptr<ControlPlane>> OpenToUnwind(const GlobalOptions& g) {
   SAGADB_RETURN_IF_ERROR(RefuseIfInUse(g.db));
@@ -87,10 +95,7 @@ int SagaCancel(const GlobalOptions& g, const OperatorArgs& a) {
   if (Status st = LookBefore(g, &*p, kNotEnded, "it has ended, there is nothing to cancel"); !st.ok()) return Fail(st);
   {
     // The cancel goes in before recovery could resume the saga forward.
-    StoreConfig config;
-    config.path = g.db;
-    config.create_if_missing = false;
-    auto store = Store::Open(config);
+    auto store = OpenWithoutRecovery(g);
     if (!store.ok()) return Fail(store.status());
     auto cancelled = SagaLog(store->get()).Cancel(p->id, p->request);
     if (!cancelled.ok()) return Fail(cancelled.status());
@@ -130,10 +135,7 @@ int SagaAbandon(const GlobalOptions& g, const OperatorArgs& a) {
       !st.ok()) {
     return Fail(st);
   }
-  StoreConfig config;
-  config.path = g.db;
-  config.create_if_missing = false;
-  auto store = Store::Open(config);
+  auto store = OpenWithoutRecovery(g);
   if (!store.ok()) return Fail(store.status());
   auto abandoned = SagaLog(store->get()).Abandon(p->id, *kind, p->request);
   if (!abandoned.ok()) return Fail(abandoned.status());
