@@ -370,30 +370,27 @@ TEST_F(RecoveryTest, ImpossibleOrCorruptLogMarksTheSagaStuckWithoutCrashing) {
 TEST_F(RecoveryTest, RecoveryInterruptedAtEveryWriteConvergesToTheSameEndState) {
   auto plan = std::make_shared<FaultPlan>();
   plan->FailAction("d", Status::InvalidRequest("injected"));
-  // A saga interrupted in the middle of its unwind: the first interruption point that leaves it unwinding.
   uint64_t total = 0;
   Interrupt(0, "ref", plan, &total);
-  uint64_t cut = 0;
-  for (uint64_t n = 1; n <= total && cut == 0; ++n) {
-    Uuid id = Interrupt(n, "find" + std::to_string(n), plan, nullptr);
-    if (!id.IsNil() && ReadRecord(*OpenStore(), id).state == SagaState::kUnwinding) cut = n;
-  }
-  ASSERT_NE(cut, 0u) << "no interruption point leaves the saga unwinding";
-  { auto db = OpenDb(); }  // the sagas left behind while looking are finished before the test proper
-  for (uint64_t m = 1;; ++m) {
-    SCOPED_TRACE("recovery interrupted before its write " + std::to_string(m));
-    // How c and sub.y share rounds varies from run to run, so the same write number can cut the saga before d
-    // failed. Such a saga is finished (forward: the plan is not there at the next open) and another one is cut.
-    std::string tag;
-    Uuid id;
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      tag = "rc" + std::to_string(m) + "-" + std::to_string(attempt);
-      id = Interrupt(cut, tag, plan, nullptr);
-      ASSERT_FALSE(id.IsNil());
-      if (ReadRecord(*OpenStore(), id).state == SagaState::kUnwinding) break;
+  // A saga interrupted in the middle of its unwind. How c and sub.y share rounds varies from run to run, so no
+  // one write number is sure to cut the unwind: the cuts are tried in turn until one leaves the saga unwinding.
+  // A saga cut elsewhere is finished at once (forward: the plan is not there at the next open), so that the
+  // interrupted recovery below sees only the saga under test.
+  // Each attempt has a tag of its own: a saga finished forward keeps its disks.
+  auto cut_in_unwind = [&](const std::string& prefix, std::string* tag) -> Uuid {
+    for (int attempt = 0; attempt < 5 * static_cast<int>(total + 2); ++attempt) {
+      *tag = prefix + "-" + std::to_string(attempt);
+      Uuid id = Interrupt(1 + attempt % (total + 2), *tag, plan, nullptr);
+      if (!id.IsNil() && ReadRecord(*OpenStore(), id).state == SagaState::kUnwinding) return id;
       { auto db = OpenDb(); }
     }
-    ASSERT_EQ(ReadRecord(*OpenStore(), id).state, SagaState::kUnwinding) << "write " << cut << " never cut the unwind";
+    return Uuid();
+  };
+  for (uint64_t m = 1;; ++m) {
+    SCOPED_TRACE("recovery interrupted before its write " + std::to_string(m));
+    std::string tag;
+    Uuid id = cut_in_unwind("rc" + std::to_string(m), &tag);
+    ASSERT_FALSE(id.IsNil()) << "no interruption point leaves the saga unwinding";
     // ...whose recovery is itself interrupted at its m-th write (hooks see no write of the open itself).
     FaultInjector faults;
     faults.FailWritesFrom(m, Status::IOError("crash during recovery"));
