@@ -21,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (!arg.empty() && args.size() < 32) args.push_back(std::move(arg));
-  sagadb::tool::ToolApp app;
+  // One parser for every input: building CLI11's whole command tree costs far more than a parse, and each
+  // parse starts from the defaults (tests/tool_parse_test.cc).
+  static sagadb::tool::ToolApp app;
   const sagadb::tool::Parsed parsed = app.Parse(args);
   switch (parsed.outcome) {
     case sagadb::tool::Parsed::kRun:

@@ -41,6 +41,10 @@ struct ToolApp::State {
   Args a;
   std::function<int()> command;
   CLI::App app{"sagadb: inspect and drive an embedded sagadb database", "sagadb"};
+  // The options as the constructor left them (defaults included), restored before every parse after the first.
+  GlobalOptions initial_g;
+  Args initial_a;
+  bool parsed = false;
 };
 
 ToolApp::ToolApp() : state_(std::make_unique<State>()) {
@@ -190,6 +194,8 @@ ToolApp::ToolApp() : state_(std::make_unique<State>()) {
   sprune->add_option("--keep", a.prune.keep, "keep at most this many finished sagas, the newest (or: all)");
   sprune->add_option("--max-age", a.prune.max_age, "remove finished sagas older than this (e.g. 7d; or: none)");
   bind(sprune, [&] { return SagaPrune(g, a.prune); });
+  state_->initial_g = g;
+  state_->initial_a = a;
 }
 
 ToolApp::~ToolApp() = default;
@@ -199,6 +205,15 @@ Parsed ToolApp::Parse(const std::vector<std::string>& args) {
   for (const auto& arg : args) argv.push_back(arg.c_str());
   if (argv.empty()) argv.push_back("sagadb");
   CLI::App& app = state_->app;
+  if (state_->parsed) {
+    // Everything a parse sets goes back to how the constructor left it: CLI11's results (clear) and the values
+    // its options were bound to (the bindings hold their addresses, which stay the same).
+    app.clear();
+    state_->g = state_->initial_g;
+    state_->a = state_->initial_a;
+    state_->command = nullptr;
+  }
+  state_->parsed = true;
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::CallForHelp&) {

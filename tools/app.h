@@ -32,7 +32,7 @@ class ToolApp {
   ToolApp(const ToolApp&) = delete;
   ToolApp& operator=(const ToolApp&) = delete;
 
-  // args[0] is the program's name. Call once.
+  // args[0] is the program's name. Each call starts afresh: what an earlier one parsed is forgotten.
   Parsed Parse(const std::vector<std::string>& args);
   // Runs the command. REQUIRES: Parse returned kRun.
   int Run();
