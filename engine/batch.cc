@@ -35,6 +35,10 @@ void Batch::Put(TableId table, std::string_view key, std::string_view value) { A
 
 void Batch::Delete(TableId table, std::string_view key) { Add(Op::kDelete, table, key, {}); }
 
+void Batch::DeleteRange(TableId table, std::string_view begin, std::string_view end) {
+  Add(Op::kDeleteRange, table, begin, end);
+}
+
 void Batch::Append(const Batch& other) {
   rep_.append(other.rep_);
   count_ += other.count_;

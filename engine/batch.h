@@ -8,6 +8,11 @@
 // It holds plain bytes, one entry after the other, so it costs one buffer however many writes it holds, and
 // a backend translates it once when it applies it. The batch knows nothing of any backend.
 //
+// DeleteRange removes every key k of a table with begin <= k < end in one entry, whatever their number: what
+// retention uses for a saga's events, which are contiguous (saga id, then sequence number). A backend may pay
+// for a range deletion on later reads of the range until it compacts it away, so it is for runs of many keys
+// that nothing reads again, not for a handful.
+//
 // Not thread-safe: one batch belongs to one thread at a time.
 #pragma once
 
@@ -24,16 +29,18 @@ using TableId = uint32_t;
 
 class Batch {
  public:
-  enum class Op : uint8_t { kPut = 1, kDelete = 2 };
+  enum class Op : uint8_t { kPut = 1, kDelete = 2, kDeleteRange = 3 };
   struct Entry {
     Op op;
     TableId table;
-    std::string_view key;
-    std::string_view value;  // empty for kDelete
+    std::string_view key;    // kDeleteRange: the first key removed
+    std::string_view value;  // empty for kDelete; kDeleteRange: the end of the range (not removed)
   };
 
   void Put(TableId table, std::string_view key, std::string_view value);
   void Delete(TableId table, std::string_view key);
+  // Removes the keys in [begin, end). REQUIRES: begin <= end (an empty range removes nothing).
+  void DeleteRange(TableId table, std::string_view begin, std::string_view end);
   // Appends every entry of `other`, in order.
   void Append(const Batch& other);
   void Clear();

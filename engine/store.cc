@@ -246,8 +246,12 @@ Status Store::WriteWith(const Batch& batch, bool sync, bool open) {
   Batch::Entry e;
   while (reader.Next(&e)) {
     if (!HasTable(e.table)) return MissingTable(e.table);
-    auto s = e.op == Batch::Op::kPut ? wb.Put(handle(e.table), ToSlice(e.key), ToSlice(e.value))
-                                     : wb.Delete(handle(e.table), ToSlice(e.key));
+    rocksdb::Status s;
+    switch (e.op) {
+      case Batch::Op::kPut: s = wb.Put(handle(e.table), ToSlice(e.key), ToSlice(e.value)); break;
+      case Batch::Op::kDelete: s = wb.Delete(handle(e.table), ToSlice(e.key)); break;
+      case Batch::Op::kDeleteRange: s = wb.DeleteRange(handle(e.table), ToSlice(e.key), ToSlice(e.value)); break;
+    }
     if (!s.ok()) return FromRocks(s, "building a write batch");
   }
   StoreHooks* hooks = hooks_.load(std::memory_order_acquire);

@@ -1,5 +1,5 @@
 // Retention: removing finished sagas (succeeded, failed, abandoned) from the saga log, each whole: its record,
-// every one of its events and its index entries go in one batch (with other sagas'), so a crash leaves every
+// every one of its events (one range of keys) and its index entries go in one batch (with other sagas'), so a crash leaves every
 // saga either whole or gone, never a record without events or events without a record. Sagas in flight,
 // stuck or paused are never touched; neither is anything outside the saga log (instances, disks, volumes).
 //

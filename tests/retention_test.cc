@@ -76,6 +76,50 @@ TEST_F(RetentionTest, PruneKeepsTheNewestFinishedSagasAndRemovesEachOtherOneWith
   EXPECT_EQ(Prune(store, KeepNewest(5)).sagas, 0u);
 }
 
+// A saga's events go as one range of keys (log/prune.cc): the range must hold that saga's events and nothing of
+// the sagas whose ids sort right before and after it, including at the very end of the id space.
+TEST_F(RetentionTest, APrunedSagasEventsGoWithoutTouchingThoseOfTheSagasBesideItInKeyOrder) {
+  auto db = Open();
+  Store& store = db->impl().store();
+  auto id = [](uint8_t fill, uint8_t last) {
+    std::string raw(16, static_cast<char>(fill));
+    raw.back() = static_cast<char>(last);
+    return *Uuid::FromBytes(raw);
+  };
+  auto with_id = [](const Uuid& u) {
+    StartOptions o;
+    o.id = u;
+    return o;
+  };
+  const Uuid held_before = id(0x55, 0x7f), pruned = id(0x55, 0x80), kept_after = id(0x55, 0x81);
+  const Uuid held_last = id(0xff, 0xfe), pruned_last = id(0xff, 0xff);
+  SagaHandle held1 = Must(db->Start(testing::HoldDag(), Json{{"tag", "h1"}}, with_id(held_before)));
+  SagaHandle held2 = Must(db->Start(testing::HoldDag(), Json{{"tag", "h2"}}, with_id(held_last)));
+  ASSERT_EQ(Must(db->Run(testing::SampleDag(), Json{{"tag", "p1"}}, with_id(pruned))).state, SagaState::kSucceeded);
+  ASSERT_EQ(Must(db->Run(testing::SampleDag(), Json{{"tag", "p2"}}, with_id(pruned_last))).state,
+            SagaState::kSucceeded);
+  ASSERT_EQ(Must(db->Run(testing::SampleDag(), Json{{"tag", "k"}}, with_id(kept_after))).state,
+            SagaState::kSucceeded);
+  const testing::SagaLogBySaga before = testing::ReadSagaLog(store);
+  ASSERT_FALSE(Must(SagaLog(&store).ReadEvents(held_before)).empty());
+  ASSERT_FALSE(Must(SagaLog(&store).ReadEvents(held_last)).empty());
+
+  const PruneReport r = Prune(store, KeepNewest(1));
+  EXPECT_EQ(r.ids, (std::vector<Uuid>{pruned, pruned_last}));
+  const testing::SagaLogBySaga after = testing::ReadSagaLog(store);
+  EXPECT_EQ(testing::Gone(before, after), (std::set<Uuid>{pruned, pruned_last}));
+  EXPECT_EQ(testing::JoinLines(testing::WholeOrGone(before, after)), "");
+  EXPECT_TRUE(Must(SagaLog(&store).ReadEvents(pruned)).empty());
+  EXPECT_TRUE(Must(SagaLog(&store).ReadEvents(pruned_last)).empty());
+  // The sagas beside them run on to their end, every event of theirs still there to replay.
+  gate_.Open();
+  EXPECT_EQ(Must(held1.Wait()).state, SagaState::kSucceeded);
+  EXPECT_EQ(Must(held2.Wait()).state, SagaState::kSucceeded);
+  for (const Uuid& u : {held_before, held_last, kept_after}) {
+    EXPECT_TRUE(ReplaySagaLog(Record(*db, u), Must(SagaLog(&store).ReadEvents(u))).ok()) << u.ToString();
+  }
+}
+
 TEST_F(RetentionTest, SagasInFlightOrStuckAreNeverPrunedHoweverOld) {
   auto db = Open();
   Store& store = db->impl().store();
